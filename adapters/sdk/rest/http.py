@@ -1,0 +1,241 @@
+"""The HTTP layer of REST adapters: one pooled client per source, Retry-After handling, error translation.
+
+Every upstream failure leaves this module as one of the SDK's typed errors, and no message names a
+credential: URLs are shown without userinfo or query string, and transport errors by type only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any, TypeAlias
+
+import httpx
+
+from ..errors import (
+    AdapterError,
+    MalformedResponseError,
+    UpstreamAuthError,
+    UpstreamRateLimitedError,
+    UpstreamTimeoutError,
+    UpstreamUnavailableError,
+)
+
+#: Query parameters; a sequence value is sent as a repeated parameter (``?id=1&id=2``).
+Params: TypeAlias = Mapping[str, "str | Sequence[str]"]
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    """One upstream request, as paginators and batch strategies describe it.
+
+    ``url`` is relative to the source's base URL or absolute (a paginator following a ``next`` link).
+    ``state`` is never sent: paginators keep their position there (an offset, a page number).
+    """
+
+    url: str
+    params: Params = field(default_factory=dict)
+    method: str = "GET"
+    json_body: Any = None
+    state: Mapping[str, Any] = field(default_factory=dict, compare=False)
+
+    def with_params(self, **updates: str | Sequence[str]) -> PageRequest:
+        return PageRequest(self.url, {**self.params, **updates}, self.method, self.json_body, self.state)
+
+    def fingerprint(self) -> str:
+        """A stable identity, so a scan notices when a paginator asks for the same page twice."""
+        params = sorted((k, v if isinstance(v, str) else ",".join(v)) for k, v in self.params.items())
+        body = json.dumps(self.json_body, sort_keys=True, default=str)
+        return f"{self.method} {self.url} {params} {body}"
+
+
+@dataclass(frozen=True)
+class PageResponse:
+    """A decoded upstream answer: the JSON body, the headers and the URL that produced it."""
+
+    body: Any
+    headers: httpx.Headers
+    url: httpx.URL
+
+
+def redact_url(url: httpx.URL | str) -> str:
+    """``scheme://host[:port]/path``: userinfo and query strings may hold credentials, so they never show."""
+    parsed = httpx.URL(str(url))
+    port = f":{parsed.port}" if parsed.port else ""
+    return f"{parsed.scheme}://{parsed.host}{port}{parsed.path}"
+
+
+def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
+    """Seconds to wait according to a ``Retry-After`` header (delay-seconds or HTTP-date); None if absent."""
+    if value is None or not value.strip():
+        return None
+    text = value.strip()
+    try:
+        return max(0.0, float(text))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How to live with 429s: honour ``Retry-After`` while it stays within budget, then give up."""
+
+    max_attempts: int = 3
+    max_wait_seconds: float = 30.0
+    #: Wait used when a 429 carries no ``Retry-After``; doubled on every further attempt.
+    default_wait_seconds: float = 1.0
+
+
+class UpstreamClient:
+    """One pooled ``httpx.AsyncClient`` per source, created on first use and closed by ``aclose``.
+
+    ``requests_sent`` counts every request put on the wire for data (retries included, token requests of
+    an authenticator excluded), which is what tests and benchmarks use to prove batching.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        source: str,
+        auth: httpx.Auth | None = None,
+        timeout_seconds: float = 10.0,
+        connect_timeout_seconds: float | None = None,
+        retry: RetryPolicy | None = None,
+        headers: Mapping[str, str] | None = None,
+        max_concurrency: int = 8,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.base_url = base_url
+        self.source = source
+        self.retry = retry or RetryPolicy()
+        self.requests_sent = 0
+        self._auth = auth
+        self._timeout = httpx.Timeout(timeout_seconds, connect=connect_timeout_seconds or timeout_seconds)
+        self._headers = dict(headers or {})
+        self._transport = transport
+        self._gate = asyncio.Semaphore(max_concurrency)
+        self._client: httpx.AsyncClient | None = None
+
+    @property
+    def client(self) -> httpx.AsyncClient:
+        if self._client is None:
+            self._client = httpx.AsyncClient(
+                base_url=self.base_url,
+                auth=self._auth,
+                timeout=self._timeout,
+                headers={"Accept": "application/json", **self._headers},
+                transport=self._transport,
+                follow_redirects=True,  # httpx drops Authorization when a redirect leaves the origin
+            )
+        return self._client
+
+    def absolute_url(self, url: str | httpx.URL) -> httpx.URL:
+        """``url`` resolved the way the client resolves it: relative URLs extend the base URL's path."""
+        target = httpx.URL(str(url))
+        if target.is_absolute_url:
+            return target
+        base = httpx.URL(self.base_url)
+        base_path = base.raw_path if base.raw_path.endswith(b"/") else base.raw_path + b"/"
+        return base.copy_with(raw_path=base_path + target.raw_path.lstrip(b"/"))
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            client, self._client = self._client, None
+            await client.aclose()
+
+    async def send(self, request: PageRequest, *, entity: str | None = None) -> PageResponse:
+        """Send ``request`` (retrying 429s within the policy) and decode its JSON body."""
+        delay = self.retry.default_wait_seconds
+        for attempt in range(1, self.retry.max_attempts + 1):
+            response = await self._send_once(request, entity)
+            if response.status_code != 429:
+                return self._decode(response, entity)
+            wait = parse_retry_after(response.headers.get("Retry-After"))
+            if wait is None:
+                wait, delay = delay, delay * 2
+            if attempt == self.retry.max_attempts or wait > self.retry.max_wait_seconds:
+                raise UpstreamRateLimitedError(
+                    f"{request.method} {redact_url(response.url)} answered 429 after {attempt} attempt(s); "
+                    f"asked to wait {wait:.1f}s (budget {self.retry.max_wait_seconds:.1f}s)",
+                    retry_after=wait,
+                    source=self.source,
+                    entity=entity,
+                )
+            await asyncio.sleep(wait)
+        raise AssertionError("unreachable: the loop returns or raises")  # pragma: no cover
+
+    async def _send_once(self, request: PageRequest, entity: str | None) -> httpx.Response:
+        target = redact_url(self.absolute_url(request.url))
+        async with self._gate:
+            self.requests_sent += 1
+            try:
+                return await self.client.request(
+                    request.method,
+                    request.url,
+                    params=_as_query(request.params),
+                    json=request.json_body,
+                )
+            except AdapterError as exc:  # raised by an authenticator's own flow
+                if exc.source is None:
+                    exc.source = self.source
+                raise
+            except httpx.TimeoutException as exc:
+                raise UpstreamTimeoutError(
+                    f"{request.method} {target} timed out ({type(exc).__name__})",
+                    source=self.source,
+                    entity=entity,
+                ) from None
+            except httpx.HTTPError as exc:
+                raise UpstreamUnavailableError(
+                    f"{request.method} {target} failed ({type(exc).__name__})",
+                    source=self.source,
+                    entity=entity,
+                ) from None
+
+    def _decode(self, response: httpx.Response, entity: str | None) -> PageResponse:
+        where = f"{response.request.method} {redact_url(response.url)}"
+        status = response.status_code
+        if status in (401, 403):
+            raise UpstreamAuthError(
+                f"{where} rejected the configured credentials ({status})", source=self.source, entity=entity
+            )
+        if status >= 500:
+            raise UpstreamUnavailableError(f"{where} answered {status}", source=self.source, entity=entity)
+        if status >= 400:
+            raise AdapterError(f"{where} refused the request ({status})", source=self.source, entity=entity)
+        if status >= 300:
+            raise MalformedResponseError(
+                f"{where} answered {status} without a followable redirect", source=self.source, entity=entity
+            )
+        try:
+            body = json.loads(response.content) if response.content else None
+        except ValueError:
+            kind = response.headers.get("Content-Type", "no content type")
+            raise MalformedResponseError(
+                f"{where} answered {status} with a body that is not JSON ({kind})",
+                source=self.source,
+                entity=entity,
+            ) from None
+        return PageResponse(body=body, headers=response.headers, url=response.url)
+
+
+def _as_query(params: Params) -> httpx.QueryParams:
+    query: list[tuple[str, str | int | float | bool | None]] = []
+    for name, value in params.items():
+        if isinstance(value, str):
+            query.append((name, value))
+        else:
+            query.extend((name, item) for item in value)
+    return httpx.QueryParams(query)

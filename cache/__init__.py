@@ -1,0 +1,1 @@
+"""Caching of upstream reads (aiocache: in-memory by default, Redis when shared by several hubs)."""

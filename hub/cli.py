@@ -1,0 +1,140 @@
+"""The ``crmhub`` command line."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from adapters.sdk import AdapterError
+
+from .config import load_settings
+from .errors import ConfigError
+
+app = typer.Typer(help="crmhub: one GraphQL customer 360 over your ERP, accounting, support and marketing.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+sources_app = typer.Typer(help="Inspect the configured sources.", no_args_is_help=True)
+identity_app = typer.Typer(help="Maintain the identity map.", no_args_is_help=True)
+db_app = typer.Typer(help="The hub's own database.", no_args_is_help=True)
+app.add_typer(sources_app, name="sources")
+app.add_typer(identity_app, name="identity")
+app.add_typer(db_app, name="db")
+
+ConfigOption = Annotated[
+    Path,
+    typer.Option("--config", "-c", envvar="CRMHUB_CONFIG", help="Path of crmhub.yaml.", show_default=True),
+]
+HostOption = Annotated[str, typer.Option(help="Interface to listen on.")]
+PortOption = Annotated[int, typer.Option(help="Port to listen on.", min=0, max=65535)]
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    return typer.Exit(code=2)
+
+
+def _run(coro: object) -> object:
+    try:
+        return asyncio.run(coro)  # type: ignore[arg-type]
+    except ConfigError as exc:
+        raise _fail(exc.message) from None
+    except AdapterError as exc:
+        raise _fail(str(exc)) from None
+
+
+@app.command()
+def serve(
+    config: ConfigOption = Path("crmhub.yaml"),
+    host: HostOption = "127.0.0.1",
+    port: PortOption = 8000,
+) -> None:
+    """Serve the GraphQL API (GraphiQL at /graphql) with uvicorn."""
+    import uvicorn
+
+    from .app import create_app
+
+    try:
+        settings = load_settings(config)
+    except ConfigError as exc:
+        raise _fail(exc.message) from None
+    typer.echo(f"crmhub serving http://{host}:{port}/graphql")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+
+
+@app.command()
+def demo(
+    data_dir: Annotated[Path, typer.Option(help="Where the demo keeps its data (created if missing).")] = Path(
+        "crmhub-demo"
+    ),
+    size: Annotated[int, typer.Option(help="Number of generated ERP customers.", min=1, max=1_000_000)] = 100,
+    seed: Annotated[int, typer.Option(help="Seed of the data generator.")] = 42,
+    host: HostOption = "127.0.0.1",
+    port: PortOption = 8000,
+) -> None:
+    """Generate demo silos, start them in-process with the hub, and serve GraphiQL."""
+    from .demo import run_demo
+
+    _run(run_demo(data_dir=data_dir.resolve(), size=size, seed=seed, host=host, port=port))
+
+
+@sources_app.command("check")
+def sources_check(config: ConfigOption = Path("crmhub.yaml")) -> None:
+    """Probe every source and print its health; exits 1 when one is down."""
+    from .hub import Hub
+
+    async def check() -> bool:
+        hub = await Hub.from_file(config)
+        try:
+            statuses = await hub.sources.check()
+        finally:
+            await hub.aclose()
+        for status in statuses:
+            state = "up" if status.health.ok else "DOWN"
+            detail = f"  ({status.health.detail})" if status.health.detail else ""
+            typer.echo(f"{status.name:<16} {status.adapter:<12} {state:<5} {status.health.latency_ms:8.1f} ms{detail}")
+        return all(s.health.ok for s in statuses)
+
+    if not _run(check()):
+        raise typer.Exit(code=1)
+
+
+@identity_app.command("run")
+def identity_run(config: ConfigOption = Path("crmhub.yaml")) -> None:
+    """Register new customer records of the seed sources in the identity map and refresh snapshots."""
+    from .hub import Hub
+    from .identity import seed_identity_map
+
+    async def run() -> None:
+        hub = await Hub.from_file(config)
+        try:
+            report = await seed_identity_map(hub)
+        finally:
+            await hub.aclose()
+        read = ", ".join(f"{k}={v}" for k, v in report.records_read.items()) or "no seed sources"
+        typer.echo(f"read {read}; created {report.created}, refreshed {report.refreshed} in {report.seconds:.1f}s")
+
+    _run(run())
+
+
+@db_app.command("upgrade")
+def db_upgrade(config: ConfigOption = Path("crmhub.yaml")) -> None:
+    """Apply the hub database's migrations (the hub also does this at start-up)."""
+    from .store import Database
+
+    async def upgrade() -> None:
+        db = Database(load_settings(config).database_url)
+        try:
+            await db.migrate()
+        finally:
+            await db.aclose()
+
+    _run(upgrade())
+    typer.echo("database is up to date")
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    app()

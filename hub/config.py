@@ -1,0 +1,163 @@
+"""``crmhub.yaml``: one file declaring the hub's database and its sources.
+
+Values come from the YAML file, then from the environment (prefix ``CRMHUB_``, nested with ``__``), so
+secrets need not live in the file::
+
+    CRMHUB_DATABASE_URL=postgresql+asyncpg://hub@db/hub
+    CRMHUB_SOURCES__ERP__PASSWORD=s3cret          # sets config.password of source "erp"
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from .errors import ConfigError
+
+ENV_PREFIX = "CRMHUB_"
+_SOURCE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+
+
+class SourceConfig(BaseModel):
+    """One upstream system: its name in the hub, the adapter type, and that adapter's own config."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    adapter: str
+    config: dict[str, Any] = Field(default_factory=dict)
+    enabled: bool = True
+
+    @field_validator("name")
+    @classmethod
+    def _valid_name(cls, value: str) -> str:
+        if not _SOURCE_NAME.match(value):
+            raise ValueError("must be lower-case letters, digits or '_', starting with a letter (max 40)")
+        return value
+
+
+class IdentityConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    #: Sources whose customer records become hub customers of their own when no rule links them.
+    seed_sources: list[str] = Field(default_factory=list)
+
+
+class GraphQLConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    graphiql: bool = True
+    default_page_size: int = Field(default=20, ge=1)
+    max_page_size: int = Field(default=100, ge=1)
+
+
+class HubSettings(BaseSettings):
+    """The validated configuration. Environment variables override the file."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="forbid")
+
+    database_url: str = "sqlite+aiosqlite:///crmhub.db"
+    environment: Literal["development", "production"] = "development"
+    graphql: GraphQLConfig = Field(default_factory=GraphQLConfig)
+    identity: IdentityConfig = Field(default_factory=IdentityConfig)
+    sources: list[SourceConfig] = Field(default_factory=list)
+    #: Directory of the config file; relative paths in it are resolved against this.
+    base_dir: Path = Field(default_factory=Path.cwd, exclude=True)
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls, init_settings, env_settings, *args, **kwargs):  # type: ignore[no-untyped-def, override]
+        # Environment wins over the file (init kwargs); `sources` is handled by `_apply_source_env`.
+        return env_settings, init_settings
+
+    def source(self, name: str) -> SourceConfig:
+        for source in self.sources:
+            if source.name == name:
+                return source
+        raise KeyError(name)
+
+
+def _env_key(name: str) -> str:
+    return re.sub(r"[^A-Z0-9]", "_", name.upper())
+
+
+def _apply_source_env(sources: list[Any], environ: Mapping[str, str]) -> None:
+    """``CRMHUB_SOURCES__<NAME>__<FIELD>[__<SUBFIELD>]`` overrides a source's config value."""
+    by_key = {_env_key(str(s.get("name", ""))): s for s in sources if isinstance(s, dict)}
+    prefix = f"{ENV_PREFIX}SOURCES__"
+    for key, value in environ.items():
+        if not key.upper().startswith(prefix):
+            continue
+        name, _, path = key[len(prefix) :].partition("__")
+        source = by_key.get(name.upper())
+        if source is None or not path:
+            continue
+        node = source.setdefault("config", {})
+        *parents, leaf = path.lower().split("__")
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = value
+
+
+def _resolve_database_url(url: str, base_dir: Path) -> str:
+    """A relative SQLite path is relative to the config file, not to wherever the hub was started."""
+    match = re.match(r"^(sqlite(?:\+\w+)?:///)(?!/)(.+)$", url)
+    if match and not match.group(2).startswith(":memory:"):
+        return f"{match.group(1)}{(base_dir / match.group(2)).resolve()}"
+    return url
+
+
+def _format_validation_error(path: Path, exc: ValidationError, raw: Mapping[str, Any]) -> str:
+    err = exc.errors()[0]
+    loc = list(err["loc"])
+    where = ""
+    if loc and loc[0] == "sources" and len(loc) > 1 and isinstance(loc[1], int):
+        sources = raw.get("sources") or []
+        entry = sources[loc[1]] if loc[1] < len(sources) else {}
+        name = entry.get("name", f"#{loc[1] + 1}") if isinstance(entry, dict) else f"#{loc[1] + 1}"
+        where = f"source {name!r}: "
+        loc = loc[2:]
+    field = ".".join(str(p) for p in loc) or "(top level)"
+    return f"{path}: {where}{field}: {err['msg']}"
+
+
+def load_settings(path: Path | str) -> HubSettings:
+    """Read and validate a config file; raise ``ConfigError`` naming the file, source and field."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the config file ({exc.strerror})") from None
+    try:
+        raw = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ConfigError(f"{path}: not valid YAML{at}: {getattr(exc, 'problem', exc)}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping (database_url, sources, ...)")
+    raw.pop("base_dir", None)
+    if isinstance(raw.get("sources"), list):
+        _apply_source_env(raw["sources"], os.environ)
+    base_dir = path.resolve().parent
+    try:
+        settings = HubSettings(**raw)
+    except ValidationError as exc:
+        raise ConfigError(_format_validation_error(path, exc, raw)) from None
+    settings.base_dir = base_dir
+    settings.database_url = _resolve_database_url(settings.database_url, base_dir)
+    names = [s.name for s in settings.sources]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise ConfigError(f"{path}: sources: the name {duplicates[0]!r} is used more than once")
+    unknown = [n for n in settings.identity.seed_sources if n not in names]
+    if unknown:
+        raise ConfigError(f"{path}: identity.seed_sources: no source named {unknown[0]!r}")
+    return settings
+

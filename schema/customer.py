@@ -1,0 +1,166 @@
+"""The customer 360: one hub customer with what every linked silo knows about it."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import strawberry
+
+from adapters.sdk import Address as AddressRecord
+from adapters.sdk import Contact as ContactRecord
+from adapters.sdk import CreditTerms as CreditTermsRecord
+from hub.pagination import check_page_size, slice_list
+from hub.services import customers as service
+from hub.services.profile import CustomerProfile
+from hub.store.models import HubCustomer
+
+from .context import Info
+from .orders import Order
+from .relay import Connection
+
+
+@strawberry.type
+class Address:
+    street: str | None
+    city: str | None
+    region: str | None
+    postal_code: str | None
+    country: str | None
+
+    @classmethod
+    def from_record(cls, record: AddressRecord) -> Address:
+        return cls(**record.model_dump())
+
+
+@strawberry.type
+class Contact:
+    _record: strawberry.Private[ContactRecord]
+
+    @strawberry.field
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(f"{self._record.source}:{self._record.external_id}")
+
+    @strawberry.field
+    def first_name(self) -> str | None:
+        return self._record.first_name
+
+    @strawberry.field
+    def last_name(self) -> str | None:
+        return self._record.last_name
+
+    @strawberry.field
+    def email(self) -> str | None:
+        return self._record.email
+
+    @strawberry.field
+    def phone(self) -> str | None:
+        return self._record.phone
+
+    @strawberry.field
+    def title(self) -> str | None:
+        return self._record.title
+
+    @strawberry.field
+    def source(self) -> str:
+        return self._record.source
+
+
+@strawberry.type
+class CreditTerms:
+    _record: strawberry.Private[CreditTermsRecord]
+
+    @strawberry.field
+    def credit_limit(self) -> Decimal | None:
+        return self._record.credit_limit
+
+    @strawberry.field
+    def currency(self) -> str | None:
+        return self._record.currency
+
+    @strawberry.field
+    def payment_terms_days(self) -> int | None:
+        return self._record.payment_terms_days
+
+    @strawberry.field
+    def on_hold(self) -> bool:
+        return self._record.on_hold
+
+    @strawberry.field
+    def source(self) -> str:
+        return self._record.source
+
+
+@strawberry.type
+class SourceRecordRef:
+    """One silo record attached to this customer, and why."""
+
+    source: str
+    external_id: str
+    rule: str
+    score: float
+
+
+@strawberry.type
+class Customer:
+    _row: strawberry.Private[HubCustomer]
+
+    async def _profile(self, info: Info) -> CustomerProfile:
+        return await service.customer_profile(info.context, customer=self._row)
+
+    @strawberry.field(description="The stable hub id; it survives re-runs of identity resolution.")
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(self._row.id)
+
+    @strawberry.field
+    async def name(self, info: Info) -> str:
+        return (await self._profile(info)).name
+
+    @strawberry.field
+    async def legal_name(self, info: Info) -> str | None:
+        return (await self._profile(info)).legal_name
+
+    @strawberry.field
+    async def email(self, info: Info) -> str | None:
+        return (await self._profile(info)).email
+
+    @strawberry.field
+    async def phone(self, info: Info) -> str | None:
+        return (await self._profile(info)).phone
+
+    @strawberry.field
+    async def website(self, info: Info) -> str | None:
+        return (await self._profile(info)).website
+
+    @strawberry.field
+    async def tax_id(self, info: Info) -> str | None:
+        return (await self._profile(info)).tax_id
+
+    @strawberry.field
+    async def industry(self, info: Info) -> str | None:
+        return (await self._profile(info)).industry
+
+    @strawberry.field
+    async def address(self, info: Info) -> Address | None:
+        address = (await self._profile(info)).address
+        return Address.from_record(address) if address else None
+
+    @strawberry.field
+    async def sources(self, info: Info) -> list[SourceRecordRef]:
+        links = await service.customer_links(info.context, customer=self._row)
+        return [SourceRecordRef(source=l.source, external_id=l.external_id, rule=l.rule, score=l.score) for l in links]
+
+    @strawberry.field
+    async def contacts(self, info: Info) -> list[Contact]:
+        return [Contact(_record=c) for c in await service.customer_contacts(info.context, customer=self._row)]
+
+    @strawberry.field
+    async def credit_terms(self, info: Info) -> CreditTerms | None:
+        terms = await service.customer_credit_terms(info.context, customer=self._row)
+        return CreditTerms(_record=terms) if terms else None
+
+    @strawberry.field(description="Orders from every linked ERP source, newest first.")
+    async def orders(self, info: Info, first: int = 10, after: str | None = None) -> Connection[Order]:
+        size = check_page_size(first, default=10, maximum=info.context.hub.settings.graphql.max_page_size)
+        orders = await service.customer_orders(info.context, customer=self._row)
+        page = slice_list(orders, kind=f"orders:{self._row.id}", first=size, after=after)
+        return Connection.from_page(page, lambda record: Order(_record=record))

@@ -1,0 +1,105 @@
+"""The ``/graphql`` HTTP endpoint, following the GraphQL over HTTP specification.
+
+Strawberry answers every well-formed request with ``application/json`` and 200. The specification adds
+``application/graphql-response+json``: a client that accepts it gets that media type, and a request error
+(syntax, validation, unknown operation: nothing executed, so no ``data``) gets 400 instead of 200.
+Clients that accept only ``application/json`` keep the legacy behaviour (200), as the spec requires.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.types import Receive, Scope, Send
+from strawberry.asgi import GraphQL
+from strawberry.extensions import SchemaExtension
+from strawberry.http import GraphQLHTTPResponse
+from strawberry.types import ExecutionResult
+
+from hub.context import RequestContext
+from hub.hub import Hub
+
+GRAPHQL_RESPONSE = "application/graphql-response+json"
+JSON = "application/json"
+_EXECUTED = "crmhub.executed"
+
+
+def negotiate(accept: str | None) -> str | None:
+    """The response media type for an ``Accept`` header; ``None`` when we can offer nothing acceptable."""
+    if not accept:
+        return JSON  # the spec lets servers treat a missing Accept as application/json
+    best: tuple[float, int, str] | None = None
+    for position, part in enumerate(accept.split(",")):
+        media, *params = (p.strip() for p in part.split(";"))
+        quality = 1.0
+        for param in params:
+            key, _, value = param.partition("=")
+            if key.strip() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        if media in (GRAPHQL_RESPONSE, "application/*", "*/*"):
+            offer = GRAPHQL_RESPONSE
+        elif media == JSON:
+            offer = JSON
+        else:
+            continue
+        if quality > 0 and (best is None or (quality, -position) > (best[0], best[1])):
+            best = (quality, -position, offer)
+    return best[2] if best else None
+
+
+class MarkExecuted(SchemaExtension):
+    """Records that execution started, which is what separates request errors from field errors."""
+
+    def on_execute(self) -> Iterator[None]:
+        context = self.execution_context.context
+        if isinstance(context, RequestContext):
+            context.extra[_EXECUTED] = True
+        yield
+
+
+class GraphQLView(GraphQL[RequestContext, None]):
+    def __init__(self, hub: Hub, **kwargs: Any) -> None:
+        super().__init__(kwargs.pop("schema"), **kwargs)
+        self.hub = hub
+
+    async def get_sub_response(self, request: Any) -> Response:
+        sub = await super().get_sub_response(request)
+        sub.media_type = negotiate(request.headers.get("accept")) or JSON
+        return sub
+
+    async def get_context(self, request: Any, response: Any = None) -> RequestContext:
+        context = RequestContext.for_hub(self.hub, request=request, response=response)
+        request.state.crmhub_context = context
+        return context
+
+    async def process_result(self, request: Any, result: ExecutionResult) -> GraphQLHTTPResponse:
+        processed = await super().process_result(request, result)
+        context: RequestContext | None = getattr(request.state, "crmhub_context", None)
+        if context is not None and result.errors and not context.extra.get(_EXECUTED):
+            processed.pop("data", None)  # a request error carries no `data` entry at all
+            if context.response is not None and context.response.media_type == GRAPHQL_RESPONSE:
+                context.response.status_code = 400
+        return processed
+
+    def create_response(self, response_data: Any, sub_response: Response) -> Response:
+        response = super().create_response(response_data, sub_response)
+        if sub_response.media_type == GRAPHQL_RESPONSE:
+            response.headers["content-type"] = f"{GRAPHQL_RESPONSE}; charset=utf-8"
+        return response
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            request = Request(scope=scope, receive=receive)
+            if request.method == "POST" and negotiate(request.headers.get("accept")) is None:
+                response = PlainTextResponse(
+                    f"Not Acceptable: this endpoint answers {GRAPHQL_RESPONSE} or {JSON}", status_code=406
+                )
+                await response(scope, receive, send)
+                return
+        await super().__call__(scope, receive, send)

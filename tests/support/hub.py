@@ -1,0 +1,56 @@
+"""Building a hub for tests: the ERP silo's generated database behind the real SQL adapter."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+
+from hub.app import create_app
+from hub.config import load_settings
+from hub.hub import Hub
+from hub.identity import seed_identity_map
+from silos.erp import MAPPING_PATH as ERP_MAPPING
+
+GRAPHQL_RESPONSE = "application/graphql-response+json"
+
+
+def erp_source(url: str, **extra: Any) -> dict[str, Any]:
+    return {"name": "erp", "adapter": "sql", "config": {"url": url, "mapping": str(ERP_MAPPING), **extra}}
+
+
+def write_config(directory: Path, *, database_url: str, sources: list[dict[str, Any]], **extra: Any) -> Path:
+    path = directory / "crmhub.yaml"
+    body = {"database_url": database_url, "identity": {"seed_sources": ["erp"]}, "sources": sources, **extra}
+    path.write_text(yaml.safe_dump(body, sort_keys=False))
+    return path
+
+
+@asynccontextmanager
+async def running_hub(config_path: Path, *, seed: bool = True) -> AsyncIterator[Hub]:
+    hub = await Hub.start(load_settings(config_path))
+    try:
+        if seed:
+            await seed_identity_map(hub)
+        yield hub
+    finally:
+        await hub.aclose()
+
+
+@asynccontextmanager
+async def api_client(hub: Hub) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=create_app(hub=hub))
+    async with httpx.AsyncClient(transport=transport, base_url="http://hub.test") as client:
+        yield client
+
+
+async def gql(
+    client: httpx.AsyncClient, query: str, variables: dict[str, Any] | None = None, *, accept: str = GRAPHQL_RESPONSE
+) -> tuple[int, dict[str, Any]]:
+    response = await client.post("/graphql", json={"query": query, "variables": variables or {}},
+                                 headers={"accept": accept})
+    return response.status_code, response.json()

@@ -1,0 +1,174 @@
+"""The customer 360 over HTTP: listing, paging, lookup, and the GraphQL over HTTP rules."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import httpx
+
+from .support.hub import GRAPHQL_RESPONSE, gql
+
+LIST = """
+query($first: Int, $after: String, $search: String) {
+  customers(first: $first, after: $after, search: $search) {
+    totalCount
+    pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+    edges { cursor node { id name } }
+  }
+}"""
+
+
+async def test_the_readme_query_answers_with_erp_data(client: httpx.AsyncClient) -> None:
+    query = "{ customers(first: 5) { edges { node { id name orders(first: 3) { edges { node { id total } } } } } } }"
+    status, body = await gql(client, query)
+    assert status == 200 and "errors" not in body
+    edges = body["data"]["customers"]["edges"]
+    assert len(edges) == 5
+    names = [e["node"]["name"] for e in edges]
+    assert names == sorted(names) and all(names)
+    orders = [o for e in edges for o in e["node"]["orders"]["edges"]]
+    assert orders, "generated customers have orders"
+    assert all(Decimal(o["node"]["total"]) >= 0 for o in orders)
+    assert all(len(e["node"]["orders"]["edges"]) <= 3 for e in edges)
+
+
+async def test_walking_every_page_returns_each_customer_once(client: httpx.AsyncClient) -> None:
+    seen: list[str] = []
+    after = None
+    total = None
+    while True:
+        status, body = await gql(client, LIST, {"first": 17, "after": after})
+        assert status == 200, body
+        page = body["data"]["customers"]
+        total = page["totalCount"]
+        seen += [e["node"]["id"] for e in page["edges"]]
+        assert page["pageInfo"]["endCursor"] == page["edges"][-1]["cursor"]
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["pageInfo"]["endCursor"]
+    assert len(seen) == len(set(seen)) == total
+    assert total >= 100
+
+
+async def test_search_filters_and_counts(client: httpx.AsyncClient) -> None:
+    _, body = await gql(client, LIST, {"first": 1})
+    name = body["data"]["customers"]["edges"][0]["node"]["name"]
+    term = name.split()[0].upper()  # case-insensitive
+    _, found = await gql(client, LIST, {"first": 100, "search": term})
+    page = found["data"]["customers"]
+    assert page["totalCount"] == len(page["edges"]) >= 1
+    assert name in [e["node"]["name"] for e in page["edges"]]
+    _, none = await gql(client, LIST, {"first": 5, "search": "%_no such company_%"})
+    assert none["data"]["customers"]["totalCount"] == 0 and none["data"]["customers"]["edges"] == []
+
+
+async def test_customer_360_by_id(client: httpx.AsyncClient) -> None:
+    _, body = await gql(client, LIST, {"first": 3})
+    customer_id = body["data"]["customers"]["edges"][2]["node"]["id"]
+    query = """query($id: ID!) { customer(id: $id) {
+        id name email phone taxId address { city country }
+        sources { source externalId rule }
+        contacts { firstName lastName email }
+        creditTerms { creditLimit paymentTermsDays onHold }
+        orders(first: 2) { totalCount edges { node { number orderedAt total currency
+            lines { quantity unitPrice amount product { name sku } } } } }
+    } }"""
+    status, result = await gql(client, query, {"id": customer_id})
+    assert status == 200 and "errors" not in result, result
+    customer = result["data"]["customer"]
+    assert customer["id"] == customer_id
+    assert customer["sources"][0]["source"] == "erp" and customer["sources"][0]["rule"] == "seed"
+    assert customer["address"]["country"] and len(customer["address"]["country"]) == 2
+    assert customer["contacts"], "every generated company has contacts"
+    for edge in customer["orders"]["edges"]:
+        order = edge["node"]
+        lines = order["lines"]
+        assert lines and all(line["product"]["name"] for line in lines)
+        assert sum(Decimal(line["amount"]) for line in lines) == Decimal(order["total"])
+    dates = [e["node"]["orderedAt"] for e in customer["orders"]["edges"]]
+    assert dates == sorted(dates, reverse=True)
+
+
+async def test_unknown_customer_is_null_without_error(client: httpx.AsyncClient) -> None:
+    status, body = await gql(client, '{ customer(id: "cus_doesnotexist") { id name } }')
+    assert status == 200
+    assert body == {"data": {"customer": None}}
+
+
+async def test_nested_order_pages_follow_their_cursors(client: httpx.AsyncClient) -> None:
+    query = """query($first: Int!, $after: String) { customers(first: 1) { edges { node {
+        orders(first: $first, after: $after) { totalCount pageInfo { hasNextPage endCursor } edges { node { id } } }
+    } } } }"""
+    _, body = await gql(client, query, {"first": 100})
+    every = [e["node"]["id"] for e in body["data"]["customers"]["edges"][0]["node"]["orders"]["edges"]]
+    walked: list[str] = []
+    after = None
+    while True:
+        _, page_body = await gql(client, query, {"first": 2, "after": after})
+        orders = page_body["data"]["customers"]["edges"][0]["node"]["orders"]
+        walked += [e["node"]["id"] for e in orders["edges"]]
+        if not orders["pageInfo"]["hasNextPage"]:
+            break
+        after = orders["pageInfo"]["endCursor"]
+    assert walked == every and len(every) == orders["totalCount"]
+
+
+async def test_malformed_query_is_a_request_error(client: httpx.AsyncClient) -> None:
+    # graphql-response+json: a request error has no `data` and a 4xx status
+    response = await client.post("/graphql", json={"query": "{ customers(first: 5 { id }"},
+                                 headers={"accept": GRAPHQL_RESPONSE})
+    assert response.status_code == 400
+    assert response.headers["content-type"].startswith(GRAPHQL_RESPONSE)
+    body = response.json()
+    assert "data" not in body and body["errors"][0]["message"].startswith("Syntax Error")
+    # legacy application/json: 200 with the same errors
+    legacy = await client.post("/graphql", json={"query": "{ customers(first: 5 { id }"},
+                               headers={"accept": "application/json"})
+    assert legacy.status_code == 200 and legacy.headers["content-type"].startswith("application/json")
+    assert legacy.json()["errors"]
+
+
+async def test_validation_error_and_unacceptable_media(client: httpx.AsyncClient) -> None:
+    status, body = await gql(client, "{ customers { nope } }")
+    assert status == 400 and "Cannot query field 'nope'" in body["errors"][0]["message"]
+    response = await client.post("/graphql", json={"query": "{ sources { name } }"}, headers={"accept": "text/html"})
+    assert response.status_code == 406
+    response = await client.post("/graphql", content=b"{not json", headers={"content-type": "application/json"})
+    assert response.status_code == 400
+
+
+async def test_bad_cursor_gives_a_clear_error(client: httpx.AsyncClient) -> None:
+    for cursor in ("not-a-cursor", "WyJvdGhlciIsIDFd", ""):
+        status, body = await gql(client, LIST, {"first": 2, "after": cursor})
+        assert status == 200  # executed: a field error, not a request error
+        assert body["data"] is None
+        error = body["errors"][0]
+        assert error["extensions"]["code"] == "INVALID_CURSOR"
+        assert error["extensions"]["field"] == "after"
+        assert "cursor" in error["message"]
+
+
+async def test_page_size_is_bounded(client: httpx.AsyncClient) -> None:
+    _, body = await gql(client, LIST, {"first": 10_000})
+    assert body["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT", "field": "first"}
+    _, body = await gql(client, LIST, {"first": -1})
+    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+async def test_sources_report_health(client: httpx.AsyncClient) -> None:
+    status, body = await gql(client, "{ sources { name adapter health latencyMs } }")
+    assert status == 200
+    (erp,) = body["data"]["sources"]
+    assert erp["name"] == "erp" and erp["adapter"] == "sql" and erp["health"] == "UP"
+    assert erp["latencyMs"] >= 0
+
+
+async def test_graphiql_metrics_and_health(client: httpx.AsyncClient) -> None:
+    page = await client.get("/graphql", headers={"accept": "text/html"})
+    assert page.status_code == 200 and "graphiql" in page.text.lower()
+    await gql(client, "{ customers(first: 2) { edges { node { name } } } }")
+    metrics = await client.get("/metrics")
+    assert metrics.status_code == 200
+    assert 'crmhub_upstream_requests_total{entity="customer",operation="get_many",outcome="ok",source="erp"}' in metrics.text
+    assert "crmhub_upstream_latency_seconds_bucket" in metrics.text
+    assert (await client.get("/health")).json() == {"status": "ok"}
