@@ -50,10 +50,14 @@ async def measure(size: int) -> dict[str, float]:
             for customer in page.items:
                 (link,) = await service.customer_links(ctx, customer=customer)
                 await adapter.get_many(Entity.CUSTOMER, [link.external_id])
-                (orders,) = await adapter.find_related(Entity.ORDER, "customer_external_id", [link.external_id])
+                (orders,) = await adapter.find_related(
+                    Entity.ORDER, "customer_external_id", [link.external_id]
+                )
                 for order in orders:
                     assert isinstance(order, Order)
-                    (lines,) = await adapter.find_related(Entity.ORDER_LINE, "order_external_id", [order.external_id])
+                    (lines,) = await adapter.find_related(
+                        Entity.ORDER_LINE, "order_external_id", [order.external_id]
+                    )
                     for line in lines:
                         assert isinstance(line, OrderLine)
                         lines_seen += 1
@@ -75,16 +79,28 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     args = parser.parse_args(argv)
     figures = asyncio.run(measure(max(args.size, 100)))
     sources = 1
-    print(f"batching: 100 customers with orders, lines, products ({int(figures['lines'])} lines) — {machine()}")
-    print(table(
-        ["resolver", "upstream calls", "calls / (sources x levels)", "seconds"],
-        [
-            ["crmhub (DataLoaders)", int(figures["hub_calls"]), f"{figures['hub_calls'] / (sources * LEVELS):.2f}",
-             f"{figures['hub_seconds']:.3f}"],
-            ["naive per-object", int(figures["naive_calls"]), f"{figures['naive_calls'] / (sources * LEVELS):.2f}",
-             f"{figures['naive_seconds']:.3f}"],
-        ],
-    ))
+    print(
+        f"batching: 100 customers with orders, lines, products ({int(figures['lines'])} lines) — {machine()}"
+    )
+    print(
+        table(
+            ["resolver", "upstream calls", "calls / (sources x levels)", "seconds"],
+            [
+                [
+                    "crmhub (DataLoaders)",
+                    int(figures["hub_calls"]),
+                    f"{figures['hub_calls'] / (sources * LEVELS):.2f}",
+                    f"{figures['hub_seconds']:.3f}",
+                ],
+                [
+                    "naive per-object",
+                    int(figures["naive_calls"]),
+                    f"{figures['naive_calls'] / (sources * LEVELS):.2f}",
+                    f"{figures['naive_seconds']:.3f}",
+                ],
+            ],
+        )
+    )
     print(f"goal: crmhub ratio 1.0 -> {'met' if figures['hub_calls'] == sources * LEVELS else 'NOT met'}")
     return figures
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
@@ -16,20 +16,21 @@ from schema.view import GraphQLView
 from .config import HubSettings
 from .hub import Hub
 
-HubFactory = Callable[[], Awaitable[Hub]]
-
 
 def create_app(settings: HubSettings | None = None, *, hub: Hub | None = None) -> Starlette:
     """Build the app. Pass ``settings`` to let the app start and close its own hub, or a running ``hub``."""
-    if (settings is None) == (hub is None):
+    chosen = hub.settings if hub is not None else settings
+    if chosen is None or (settings is not None and hub is not None):
         raise ValueError("pass exactly one of settings or hub")
-    production = (hub.settings if hub else settings).environment == "production"  # type: ignore[union-attr]
-    graphiql = (hub.settings if hub else settings).graphql.graphiql  # type: ignore[union-attr]
-    view = GraphQLView(hub, schema=build_schema(production=production), graphql_ide="graphiql" if graphiql else None)  # type: ignore[arg-type]
+    view = GraphQLView(
+        hub,
+        schema=build_schema(production=chosen.environment == "production"),
+        graphql_ide="graphiql" if chosen.graphql.graphiql else None,
+    )
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        running = hub or await Hub.start(settings)  # type: ignore[arg-type]
+        running = hub if hub is not None else await Hub.start(chosen)
         view.hub = running
         app.state.hub = running
         try:
@@ -39,7 +40,10 @@ def create_app(settings: HubSettings | None = None, *, hub: Hub | None = None) -
                 await running.aclose()
 
     async def metrics(request: Request) -> Response:
-        return Response(view.hub.metrics.render(), media_type=view.hub.metrics.content_type)
+        running = view.hub
+        if running is None:
+            return Response("starting", status_code=503)
+        return Response(running.metrics.render(), media_type=running.metrics.content_type)
 
     async def health(request: Request) -> Response:
         return JSONResponse({"status": "ok"})

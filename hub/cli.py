@@ -14,8 +14,11 @@ from adapters.sdk import AdapterError
 from .config import load_settings
 from .errors import ConfigError
 
-app = typer.Typer(help="crmhub: one GraphQL customer 360 over your ERP, accounting, support and marketing.",
-                  no_args_is_help=True, pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="crmhub: one GraphQL customer 360 over your ERP, accounting, support and marketing.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
 sources_app = typer.Typer(help="Inspect the configured sources.", no_args_is_help=True)
 identity_app = typer.Typer(help="Maintain the identity map.", no_args_is_help=True)
 db_app = typer.Typer(help="The hub's own database.", no_args_is_help=True)
@@ -66,9 +69,9 @@ def serve(
 
 @app.command()
 def demo(
-    data_dir: Annotated[Path, typer.Option(help="Where the demo keeps its data (created if missing).")] = Path(
-        "crmhub-demo"
-    ),
+    data_dir: Annotated[
+        Path, typer.Option(help="Where the demo keeps its data (created if missing).")
+    ] = Path("crmhub-demo"),
     size: Annotated[int, typer.Option(help="Number of generated ERP customers.", min=1, max=1_000_000)] = 100,
     seed: Annotated[int, typer.Option(help="Seed of the data generator.")] = 42,
     host: HostOption = "127.0.0.1",
@@ -94,7 +97,8 @@ def sources_check(config: ConfigOption = Path("crmhub.yaml")) -> None:
         for status in statuses:
             state = "up" if status.health.ok else "DOWN"
             detail = f"  ({status.health.detail})" if status.health.detail else ""
-            typer.echo(f"{status.name:<16} {status.adapter:<12} {state:<5} {status.health.latency_ms:8.1f} ms{detail}")
+            latency = f"{status.health.latency_ms:8.1f} ms"
+            typer.echo(f"{status.name:<16} {status.adapter:<12} {state:<5} {latency}{detail}")
         return all(s.health.ok for s in statuses)
 
     if not _run(check()):
@@ -114,7 +118,9 @@ def identity_run(config: ConfigOption = Path("crmhub.yaml")) -> None:
         finally:
             await hub.aclose()
         read = ", ".join(f"{k}={v}" for k, v in report.records_read.items()) or "no seed sources"
-        typer.echo(f"read {read}; created {report.created}, refreshed {report.refreshed} in {report.seconds:.1f}s")
+        typer.echo(
+            f"read {read}; created {report.created}, refreshed {report.refreshed} in {report.seconds:.1f}s"
+        )
 
     _run(run())
 

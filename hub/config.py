@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 
 from .errors import ConfigError
 
@@ -72,15 +72,30 @@ class HubSettings(BaseSettings):
     base_dir: Path = Field(default_factory=Path.cwd, exclude=True)
 
     @classmethod
-    def settings_customise_sources(cls, settings_cls, init_settings, env_settings, *args, **kwargs):  # type: ignore[no-untyped-def, override]
-        # Environment wins over the file (init kwargs); `sources` is handled by `_apply_source_env`.
-        return env_settings, init_settings
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        *args: Any,
+        **kwargs: Any,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Environment wins over the file (passed as init kwargs).
+        return _EnvWithoutSources(settings_cls), init_settings
 
     def source(self, name: str) -> SourceConfig:
         for source in self.sources:
             if source.name == name:
                 return source
         raise KeyError(name)
+
+
+class _EnvWithoutSources(EnvSettingsSource):
+    """Sources are a list keyed by name, which pydantic-settings cannot address; `_apply_source_env` does."""
+
+    def __call__(self) -> dict[str, Any]:
+        data = super().__call__()
+        data.pop("sources", None)
+        return data
 
 
 def _env_key(name: str) -> str:
@@ -160,4 +175,3 @@ def load_settings(path: Path | str) -> HubSettings:
     if unknown:
         raise ConfigError(f"{path}: identity.seed_sources: no source named {unknown[0]!r}")
     return settings
-

@@ -6,6 +6,7 @@ seconds: the silo data is rebuilt only when the size or seed changes.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -14,16 +15,18 @@ from typing import Any
 import typer
 import uvicorn
 import yaml
+from silos.erp.database import ensure_sqlite
 
 from silos.erp import MAPPING_PATH as ERP_MAPPING
-from silos.erp.database import ensure_sqlite
 
 from .app import create_app
 from .config import load_settings
 from .hub import Hub
 from .identity import seed_identity_map
 
-SAMPLE_QUERY = "{ customers(first: 5) { edges { node { id name orders(first: 3) { edges { node { id total } } } } } } }"
+SAMPLE_QUERY = (
+    "{ customers(first: 5) { edges { node { id name orders(first: 3) { edges { node { id total } } } } } } }"
+)
 
 
 def demo_config(data_dir: Path, *, erp_database: Path) -> dict[str, Any]:
@@ -42,9 +45,9 @@ def demo_config(data_dir: Path, *, erp_database: Path) -> dict[str, Any]:
 
 async def prepare_demo(data_dir: Path, *, size: int, seed: int) -> Path:
     """Build the demo data (if missing) and write ``crmhub.yaml``; returns the config path."""
-    data_dir.mkdir(parents=True, exist_ok=True)
     typer.echo(f"preparing demo data in {data_dir} ({size} customers, seed {seed}) ...")
-    erp = ensure_sqlite(data_dir / "erp.sqlite", size=size, seed=seed)
+    # Generation is CPU-bound and synchronous: keep the event loop free while it runs.
+    erp = await asyncio.to_thread(ensure_sqlite, data_dir / "erp.sqlite", size=size, seed=seed)
     config_path = data_dir / "crmhub.yaml"
     config_path.write_text(yaml.safe_dump(demo_config(data_dir, erp_database=erp), sort_keys=False))
     return config_path
@@ -65,7 +68,9 @@ async def demo_hub(data_dir: Path, *, size: int, seed: int) -> AsyncIterator[Hub
 
 async def run_demo(*, data_dir: Path, size: int, seed: int, host: str, port: int) -> None:
     async with demo_hub(data_dir, size=size, seed=seed) as hub:
-        server = uvicorn.Server(uvicorn.Config(create_app(hub=hub), host=host, port=port, log_level="warning"))
+        server = uvicorn.Server(
+            uvicorn.Config(create_app(hub=hub), host=host, port=port, log_level="warning")
+        )
         typer.secho(f"\ncrmhub demo is running: open http://{host}:{port}/graphql", fg=typer.colors.GREEN)
         typer.echo(f"config: {data_dir / 'crmhub.yaml'}\ntry: {SAMPLE_QUERY}\n(Ctrl+C to stop)")
         await server.serve()

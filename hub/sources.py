@@ -46,10 +46,15 @@ class Sources:
                 continue
             try:
                 adapters[source.name] = registry.create(
-                    source=source.name, adapter=source.adapter, config=source.config, base_dir=settings.base_dir
+                    source=source.name,
+                    adapter=source.adapter,
+                    config=source.config,
+                    base_dir=settings.base_dir,
                 )
             except AdapterError as exc:
-                raise ConfigError(f"source {source.name!r} (adapter {source.adapter!r}): {exc.message}") from None
+                raise ConfigError(
+                    f"source {source.name!r} (adapter {source.adapter!r}): {exc.message}"
+                ) from None
             kinds[source.name] = source.adapter
         return cls(adapters, kinds, metrics)
 
@@ -85,7 +90,9 @@ class Sources:
                 time.perf_counter() - started
             )
 
-    async def get_many(self, source: str, entity: Entity, keys: Sequence[str]) -> list[CanonicalRecord | None]:
+    async def get_many(
+        self, source: str, entity: Entity, keys: Sequence[str]
+    ) -> list[CanonicalRecord | None]:
         with self._measured(source, entity, "get_many"):
             return await self._adapters[source].get_many(entity, keys)
 
@@ -108,7 +115,9 @@ class Sources:
             try:
                 health = await asyncio.wait_for(adapter.check(), timeout_s)
             except TimeoutError:
-                health = Health(ok=False, latency_ms=(time.perf_counter() - started) * 1000, detail="timed out")
+                health = Health(
+                    ok=False, latency_ms=(time.perf_counter() - started) * 1000, detail="timed out"
+                )
             except Exception as exc:  # check() must never take the hub down; report instead
                 health = Health(ok=False, latency_ms=0.0, detail=f"check failed: {type(exc).__name__}")
             return SourceStatus(name=name, adapter=self._kinds[name], health=health)
@@ -116,4 +125,6 @@ class Sources:
         return list(await asyncio.gather(*(one(n, a) for n, a in self._adapters.items())))
 
     async def aclose(self) -> None:
-        await asyncio.gather(*(adapter.aclose() for adapter in self._adapters.values()), return_exceptions=True)
+        await asyncio.gather(
+            *(adapter.aclose() for adapter in self._adapters.values()), return_exceptions=True
+        )

@@ -12,9 +12,10 @@ from adapters.sdk import CreditTerms as CreditTermsRecord
 from hub.pagination import check_page_size, slice_list
 from hub.services import customers as service
 from hub.services.profile import CustomerProfile
-from hub.store.models import HubCustomer
+from hub.store.models import CustomerLink, HubCustomer
 
 from .context import Info
+from .crm.timeline import TimelineEpisode, resolve_timeline
 from .orders import Order
 from .relay import Connection
 
@@ -99,6 +100,10 @@ class SourceRecordRef:
     rule: str
     score: float
 
+    @classmethod
+    def from_link(cls, link: CustomerLink) -> SourceRecordRef:
+        return cls(source=link.source, external_id=link.external_id, rule=link.rule, score=link.score)
+
 
 @strawberry.type
 class Customer:
@@ -147,7 +152,7 @@ class Customer:
     @strawberry.field
     async def sources(self, info: Info) -> list[SourceRecordRef]:
         links = await service.customer_links(info.context, customer=self._row)
-        return [SourceRecordRef(source=l.source, external_id=l.external_id, rule=l.rule, score=l.score) for l in links]
+        return [SourceRecordRef.from_link(link) for link in links]
 
     @strawberry.field
     async def contacts(self, info: Info) -> list[Contact]:
@@ -164,3 +169,13 @@ class Customer:
         orders = await service.customer_orders(info.context, customer=self._row)
         page = slice_list(orders, kind=f"orders:{self._row.id}", first=size, after=after)
         return Connection.from_page(page, lambda record: Order(_record=record))
+
+    @strawberry.field(
+        description="Everything that happened with this customer, newest first: silo episodes (orders, "
+        "invoices, tickets...) and CRM activities, competitor notes and lead/opportunity events. "
+        "`kinds` filters (e.g. [\"order\", \"opportunity\"])."
+    )
+    async def timeline(
+        self, info: Info, first: int | None = None, after: str | None = None, kinds: list[str] | None = None
+    ) -> Connection[TimelineEpisode]:
+        return await resolve_timeline(info, self._row, first, after, kinds)

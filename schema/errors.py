@@ -32,15 +32,24 @@ def _rewrite(error: GraphQLError, *, mask_unexpected: bool) -> GraphQLError:
         extensions["code"] = original.code
         if original.source:
             extensions["source"] = original.source
-        message = f"source {original.source!r} failed: {original.message}" if original.source else original.message
+        message = (
+            f"source {original.source!r} failed: {original.message}" if original.source else original.message
+        )
     else:
         log.error("unexpected error in resolver", exc_info=original)
         if not mask_unexpected:
             return error
         extensions["code"] = "INTERNAL_SERVER_ERROR"
         message = "Unexpected error."
-    return GraphQLError(message, nodes=error.nodes, source=error.source, positions=error.positions,
-                        path=error.path, original_error=None, extensions=extensions)
+    return GraphQLError(
+        message,
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        path=error.path,
+        original_error=None,
+        extensions=extensions,
+    )
 
 
 class ErrorCodes(SchemaExtension):

@@ -128,4 +128,6 @@ class Order:
 
     @strawberry.field
     async def lines(self, info: Info) -> list[OrderLine]:
-        return [OrderLine(_record=line) for line in await service.order_lines(info.context, order=self._record)]
+        return [
+            OrderLine(_record=line) for line in await service.order_lines(info.context, order=self._record)
+        ]

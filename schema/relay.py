@@ -36,7 +36,10 @@ class Connection(Generic[NodeT]):
     @classmethod
     def from_page(cls, page: Page[ItemT], node: Callable[[ItemT], NodeT]) -> Connection[NodeT]:
         return cls(
-            edges=[Edge(node=node(item), cursor=cursor) for item, cursor in zip(page.items, page.cursors, strict=True)],
+            edges=[
+                Edge(node=node(item), cursor=cursor)
+                for item, cursor in zip(page.items, page.cursors, strict=True)
+            ],
             page_info=PageInfo(
                 has_next_page=page.has_next_page,
                 has_previous_page=page.has_previous_page,

@@ -64,8 +64,9 @@ class MarkExecuted(SchemaExtension):
 
 
 class GraphQLView(GraphQL[RequestContext, None]):
-    def __init__(self, hub: Hub, **kwargs: Any) -> None:
+    def __init__(self, hub: Hub | None, **kwargs: Any) -> None:
         super().__init__(kwargs.pop("schema"), **kwargs)
+        #: Set by the app's lifespan when the hub starts with the server.
         self.hub = hub
 
     async def get_sub_response(self, request: Any) -> Response:
@@ -74,6 +75,8 @@ class GraphQLView(GraphQL[RequestContext, None]):
         return sub
 
     async def get_context(self, request: Any, response: Any = None) -> RequestContext:
+        if self.hub is None:
+            raise RuntimeError("the hub has not started; was the app's lifespan run?")
         context = RequestContext.for_hub(self.hub, request=request, response=response)
         request.state.crmhub_context = context
         return context

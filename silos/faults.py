@@ -1,9 +1,10 @@
 """Switchable misbehaviour shared by every silo: latency, jitter, random errors, outages, broken bodies, 429s.
 
 A ``Faults`` object is read by ``FaultsMiddleware`` on every request, so tests and benchmarks can change it at
-runtime, either in-process (``faults.update(error_rate=0.2)``) or over HTTP (``POST /_silo/faults`` with a JSON
-object of the fields to change; ``DELETE /_silo/faults`` restores the defaults). The control endpoints under
-``/_silo/`` are never subject to faults or rate limits, so a silo that is "down" can always be brought back.
+runtime, either in-process (``faults.update(error_rate=0.2)``) or over HTTP (``POST /_silo/faults`` with a
+JSON object of the fields to change; ``DELETE /_silo/faults`` restores the defaults). The control endpoints
+under ``/_silo/`` are never subject to faults or rate limits, so a silo that is "down" can always be brought
+back.
 
 Each silo renders failures in its own product's error format through an ``ErrorRenderer``.
 """
@@ -84,7 +85,11 @@ class Faults:
         for flag in ("malformed", "forced_429"):
             if not isinstance(getattr(self, flag), bool):
                 raise FaultsError(f"{flag} must be true or false")
-        if isinstance(self.retry_after, bool) or not isinstance(self.retry_after, int) or self.retry_after < 0:
+        if (
+            isinstance(self.retry_after, bool)
+            or not isinstance(self.retry_after, int)
+            or self.retry_after < 0
+        ):
             raise FaultsError("retry_after must be an integer >= 0 (seconds)")
         if isinstance(self.seed, bool) or not isinstance(self.seed, int):
             raise FaultsError("seed must be an integer")
@@ -93,7 +98,9 @@ class Faults:
         """Change some settings at once; on a bad value nothing changes and ``FaultsError`` says why."""
         unknown = sorted(set(changes) - set(self.settings()))
         if unknown:
-            raise FaultsError(f"unknown fault setting(s): {', '.join(unknown)}; known: {', '.join(self.settings())}")
+            raise FaultsError(
+                f"unknown fault setting(s): {', '.join(unknown)}; known: {', '.join(self.settings())}"
+            )
         if changes.get("down") == 503:
             changes["down"] = "503"
         candidate = Faults(**{**self.as_dict(), **changes})
@@ -155,7 +162,9 @@ class FaultsMiddleware:
         if faults.down == "close":
             # ASGI's only way to abort: start a response, then fail; the server then closes the socket and
             # the client sees a connection that died before a complete response.
-            await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"4096")]})
+            await send(
+                {"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"4096")]}
+            )
             raise DroppedConnection
         if faults.down == "503":
             response = self.errors(503, "unavailable", "The service is temporarily unavailable.")

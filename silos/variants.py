@@ -68,27 +68,39 @@ def legal_form_variant(legal_form: str | None, choice: float) -> str:
 
 
 def _with_form(name: str, form: str) -> str:
-    return f"{name} {form}".strip() if form and not name.endswith(form) else name
+    return f"{name} {form}".strip() if form else name
+
+
+def split_legal_form(name: str, legal_form: str | None) -> tuple[str, str | None]:
+    """``("Müller Logistik GmbH", "GmbH")`` -> ``("Müller Logistik", "GmbH")``; ERP names usually carry the
+    legal form already (``"King & Harris, Inc."`` too), sometimes not, and sometimes the form is unknown."""
+    candidates = [legal_form] if legal_form else sorted(LEGAL_FORM_SPELLINGS, key=len, reverse=True)
+    lowered = name.lower()
+    for form in candidates:
+        if (form and lowered.endswith(" " + form.lower())) or (form and lowered.endswith("," + form.lower())):
+            return name[: -len(form)].rstrip(" ,"), form
+    return name, legal_form
 
 
 def company_name_variant(name: str, legal_form: str | None, style: str, choice: float) -> str:
     """``style``: ``plain`` (no legal form), ``legal`` (canonical form), ``spelled`` (another spelling of the
     form), ``upper`` (upper-case name, form as spelled), ``typo`` (one letter dropped, as typed by hand)."""
+    base, form = split_legal_form(name, legal_form)
     if style == "plain":
-        return name
+        return base
     if style == "legal":
-        return _with_form(name, legal_form or "")
-    form = legal_form_variant(legal_form, choice)
+        return _with_form(base, form or "")
+    spelled = legal_form_variant(form, choice)
     if style == "spelled":
-        return _with_form(name, form)
+        return _with_form(base, spelled)
     if style == "upper":
-        return _with_form(name.upper(), form)
+        return _with_form(base.upper(), spelled)
     if style == "typo":
-        letters = [i for i, ch in enumerate(name) if ch.isalpha()]
+        letters = [i for i, ch in enumerate(base) if ch.isalpha()]
         if len(letters) > 6:
             drop = letters[1 + int(choice * (len(letters) - 2))]
-            name = name[:drop] + name[drop + 1 :]
-        return _with_form(name, legal_form or "")
+            base = base[:drop] + base[drop + 1 :]
+        return _with_form(base, form or "")
     raise ValueError(f"unknown name style {style!r}")
 
 
@@ -165,7 +177,9 @@ def email_case_variant(email: str | None, choice: float) -> str | None:
 
 def ascii_slug(text: str) -> str:
     """``Łukasz Śmigiel`` -> ``lukasz.smigiel``-style mailbox parts."""
-    replaced = text.replace("ł", "l").replace("Ł", "L").replace("ß", "ss").replace("ø", "o").replace("æ", "ae")
+    replaced = (
+        text.replace("ł", "l").replace("Ł", "L").replace("ß", "ss").replace("ø", "o").replace("æ", "ae")
+    )
     decomposed = unicodedata.normalize("NFKD", replaced)
     plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return re.sub(r"[^a-z0-9]+", "", plain.lower())

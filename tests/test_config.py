@@ -22,7 +22,11 @@ def _write(tmp_path: Path, text: str) -> Path:
 
 
 def test_valid_config_resolves_relative_paths(tmp_path: Path) -> None:
-    path = write_config(tmp_path, database_url="sqlite+aiosqlite:///state/hub.db", sources=[erp_source("sqlite+aiosqlite:///erp.db")])
+    path = write_config(
+        tmp_path,
+        database_url="sqlite+aiosqlite:///state/hub.db",
+        sources=[erp_source("sqlite+aiosqlite:///erp.db")],
+    )
     settings = load_settings(path)
     assert settings.database_url == f"sqlite+aiosqlite:///{tmp_path.resolve() / 'state/hub.db'}"
     assert settings.base_dir == tmp_path.resolve()
@@ -36,9 +40,15 @@ def test_valid_config_resolves_relative_paths(tmp_path: Path) -> None:
         ("- just a list", "the top level must be a mapping"),
         ("sources:\n  - adapter: sql\n", "source '#1': name: Field required"),
         ("sources:\n  - name: Bad Name\n    adapter: sql\n", "source 'Bad Name': name: Value error"),
-        ("sources:\n  - name: erp\n    adapter: sql\n    colour: red\n", "source 'erp': colour: Extra inputs"),
+        (
+            "sources:\n  - name: erp\n    adapter: sql\n    colour: red\n",
+            "source 'erp': colour: Extra inputs",
+        ),
         ("databse_url: x\n", "databse_url: Extra inputs are not permitted"),
-        ("sources:\n  - {name: a, adapter: sql}\n  - {name: a, adapter: sql}\n", "the name 'a' is used more than once"),
+        (
+            "sources:\n  - {name: a, adapter: sql}\n  - {name: a, adapter: sql}\n",
+            "the name 'a' is used more than once",
+        ),
         ("identity: {seed_sources: [erp]}\n", "identity.seed_sources: no source named 'erp'"),
     ],
 )
@@ -56,18 +66,32 @@ def test_missing_file(tmp_path: Path) -> None:
 
 
 async def test_adapter_config_errors_stop_start_up(tmp_path: Path) -> None:
-    unknown = write_config(tmp_path, database_url="sqlite+aiosqlite:///hub.db",
-                           sources=[{"name": "erp", "adapter": "nosuch", "config": {}}])
-    with pytest.raises(ConfigError, match=r"source 'erp' \(adapter 'nosuch'\): unknown adapter 'nosuch' \(installed: .*sql"):
+    unknown = write_config(
+        tmp_path,
+        database_url="sqlite+aiosqlite:///hub.db",
+        sources=[{"name": "erp", "adapter": "nosuch", "config": {}}],
+    )
+    with pytest.raises(
+        ConfigError, match=r"source 'erp' \(adapter 'nosuch'\): unknown adapter 'nosuch' \(installed: .*sql"
+    ):
         await Hub.start(load_settings(unknown))
-    missing_url = write_config(tmp_path, database_url="sqlite+aiosqlite:///hub.db",
-                               sources=[{"name": "erp", "adapter": "sql", "config": {"entities": {}}}])
+    missing_url = write_config(
+        tmp_path,
+        database_url="sqlite+aiosqlite:///hub.db",
+        sources=[{"name": "erp", "adapter": "sql", "config": {"entities": {}}}],
+    )
     with pytest.raises(ConfigError, match=r"source 'erp' \(adapter 'sql'\): config\.url: Field required"):
         await Hub.start(load_settings(missing_url))
 
 
-def test_environment_overrides_file_and_source_secrets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    path = write_config(tmp_path, database_url="sqlite+aiosqlite:///hub.db", sources=[erp_source("sqlite+aiosqlite:///erp.db")])
+def test_environment_overrides_file_and_source_secrets(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write_config(
+        tmp_path,
+        database_url="sqlite+aiosqlite:///hub.db",
+        sources=[erp_source("sqlite+aiosqlite:///erp.db")],
+    )
     monkeypatch.setenv("CRMHUB_DATABASE_URL", "postgresql+asyncpg://hub@127.0.0.1/hub")
     monkeypatch.setenv("CRMHUB_SOURCES__ERP__PASSWORD", "s3cret")
     monkeypatch.setenv("CRMHUB_GRAPHQL__MAX_PAGE_SIZE", "42")

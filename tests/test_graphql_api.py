@@ -115,15 +115,17 @@ async def test_nested_order_pages_follow_their_cursors(client: httpx.AsyncClient
 
 async def test_malformed_query_is_a_request_error(client: httpx.AsyncClient) -> None:
     # graphql-response+json: a request error has no `data` and a 4xx status
-    response = await client.post("/graphql", json={"query": "{ customers(first: 5 { id }"},
-                                 headers={"accept": GRAPHQL_RESPONSE})
+    response = await client.post(
+        "/graphql", json={"query": "{ customers(first: 5 { id }"}, headers={"accept": GRAPHQL_RESPONSE}
+    )
     assert response.status_code == 400
     assert response.headers["content-type"].startswith(GRAPHQL_RESPONSE)
     body = response.json()
     assert "data" not in body and body["errors"][0]["message"].startswith("Syntax Error")
     # legacy application/json: 200 with the same errors
-    legacy = await client.post("/graphql", json={"query": "{ customers(first: 5 { id }"},
-                               headers={"accept": "application/json"})
+    legacy = await client.post(
+        "/graphql", json={"query": "{ customers(first: 5 { id }"}, headers={"accept": "application/json"}
+    )
     assert legacy.status_code == 200 and legacy.headers["content-type"].startswith("application/json")
     assert legacy.json()["errors"]
 
@@ -131,9 +133,13 @@ async def test_malformed_query_is_a_request_error(client: httpx.AsyncClient) -> 
 async def test_validation_error_and_unacceptable_media(client: httpx.AsyncClient) -> None:
     status, body = await gql(client, "{ customers { nope } }")
     assert status == 400 and "Cannot query field 'nope'" in body["errors"][0]["message"]
-    response = await client.post("/graphql", json={"query": "{ sources { name } }"}, headers={"accept": "text/html"})
+    response = await client.post(
+        "/graphql", json={"query": "{ sources { name } }"}, headers={"accept": "text/html"}
+    )
     assert response.status_code == 406
-    response = await client.post("/graphql", content=b"{not json", headers={"content-type": "application/json"})
+    response = await client.post(
+        "/graphql", content=b"{not json", headers={"content-type": "application/json"}
+    )
     assert response.status_code == 400
 
 
@@ -169,6 +175,9 @@ async def test_graphiql_metrics_and_health(client: httpx.AsyncClient) -> None:
     await gql(client, "{ customers(first: 2) { edges { node { name } } } }")
     metrics = await client.get("/metrics")
     assert metrics.status_code == 200
-    assert 'crmhub_upstream_requests_total{entity="customer",operation="get_many",outcome="ok",source="erp"}' in metrics.text
+    assert (
+        'crmhub_upstream_requests_total{entity="customer",operation="get_many",outcome="ok",source="erp"}'
+        in metrics.text
+    )
     assert "crmhub_upstream_latency_seconds_bucket" in metrics.text
     assert (await client.get("/health")).json() == {"status": "ok"}

@@ -26,10 +26,10 @@ def test_duplicate_names_fail_loudly() -> None:
 
 def test_broken_and_wrong_targets_fail_loudly() -> None:
     missing = [EntryPoint(name="x", value="no_such_module_here:Adapter", group="crmhub.adapters")]
-    with pytest.raises(AdapterConfigError, match="adapter 'x' .* failed to load: ModuleNotFoundError"):
+    with pytest.raises(AdapterConfigError, match=r"adapter 'x' .* failed to load: ModuleNotFoundError"):
         AdapterRegistry.discover(missing)
     not_adapter = [EntryPoint(name="y", value="pathlib:Path", group="crmhub.adapters")]
-    with pytest.raises(AdapterConfigError, match="not a subclass of adapters.sdk.Adapter"):
+    with pytest.raises(AdapterConfigError, match=r"not a subclass of adapters\.sdk\.Adapter"):
         AdapterRegistry.discover(not_adapter)
 
 

@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 
 from adapters.sdk import CustomerRecord, Entity
 
@@ -40,11 +40,15 @@ async def seed_identity_map(hub: Hub, *, since: datetime | None = None) -> SeedR
     for source in hub.settings.identity.seed_sources:
         async with hub.db.session() as session:
             known = dict(
-                (await session.execute(
-                    select(CustomerLink.external_id, CustomerLink.hub_customer_id).where(
-                        CustomerLink.source == source
+                (
+                    await session.execute(
+                        select(CustomerLink.external_id, CustomerLink.hub_customer_id).where(
+                            CustomerLink.source == source
+                        )
                     )
-                )).tuples().all()
+                )
+                .tuples()
+                .all()
             )
         batch: list[CustomerRecord] = []
         count = 0
@@ -97,6 +101,6 @@ async def _apply(
             await session.execute(update(HubCustomer), refreshed)
             report.refreshed += len(refreshed)
         if new_customers:
-            await session.execute(HubCustomer.__table__.insert(), new_customers)
-            await session.execute(CustomerLink.__table__.insert(), new_links)
+            await session.execute(insert(HubCustomer), new_customers)
+            await session.execute(insert(CustomerLink), new_links)
             report.created += len(new_customers)

@@ -10,9 +10,18 @@ import asyncio
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import ColumnElement, func, select, tuple_
 
-from adapters.sdk import CanonicalRecord, Contact, CreditTerms, CustomerRecord, Entity, Order, OrderLine, Product
+from adapters.sdk import (
+    CanonicalRecord,
+    Contact,
+    CreditTerms,
+    CustomerRecord,
+    Entity,
+    Order,
+    OrderLine,
+    Product,
+)
 
 from ..context import RequestContext
 from ..errors import InvalidInputError
@@ -35,7 +44,7 @@ async def list_customers(
     """Hub customers sorted by name, keyset-paginated, optionally filtered by a search term."""
     settings = ctx.hub.settings.graphql
     size = check_page_size(first, default=settings.default_page_size, maximum=settings.max_page_size)
-    conditions = [HubCustomer.merged_into.is_(None)]
+    conditions: list[ColumnElement[bool]] = [HubCustomer.merged_into.is_(None)]
     if search is not None:
         term = search.strip().lower()
         if len(term) > 200:
@@ -99,7 +108,11 @@ async def customer_profile(ctx: RequestContext, *, customer: HubCustomer) -> Cus
     links = await customer_links(ctx, customer=customer)
     order = {name: i for i, name in enumerate(ctx.hub.sources.names())}
     usable = sorted(
-        (link for link in links if link.source in order and ctx.hub.sources.adapter(link.source).supports(Entity.CUSTOMER)),
+        (
+            link
+            for link in links
+            if link.source in order and ctx.hub.sources.adapter(link.source).supports(Entity.CUSTOMER)
+        ),
         key=lambda link: order[link.source],
     )
     found = await asyncio.gather(
@@ -134,7 +147,9 @@ async def customer_credit_terms(ctx: RequestContext, *, customer: HubCustomer) -
 async def order_lines(ctx: RequestContext, *, order: Order) -> list[OrderLine]:
     if "order_external_id" not in ctx.hub.sources.adapter(order.source).relations(Entity.ORDER_LINE):
         return []
-    lines = await ctx.loaders.related(order.source, Entity.ORDER_LINE, "order_external_id").load(order.external_id)
+    lines = await ctx.loaders.related(order.source, Entity.ORDER_LINE, "order_external_id").load(
+        order.external_id
+    )
     return [line for line in lines if isinstance(line, OrderLine)]
 
 

@@ -175,7 +175,9 @@ class _Parser:
             while self._at("and", "or"):
                 token = self._next("AND")
                 if token.keyword == "or":
-                    raise QueryError(f"OR is not supported (column {token.column}); use IN or separate queries")
+                    raise QueryError(
+                        f"OR is not supported (column {token.column}); use IN or separate queries"
+                    )
                 where.append(self._condition())
         if self._at("orderby", "order"):
             if self._next("ORDERBY").keyword == "order":

@@ -21,7 +21,7 @@ _TRANSLITERATION = str.maketrans(
 
 
 def digits(rng: random.Random, count: int) -> str:
-    return "".join(str(rng.randrange(10)) for _ in range(count))
+    return str(rng.randrange(10**count)).zfill(count) if count > 0 else ""
 
 
 def postal_code(rng: random.Random, pattern: str) -> str:

@@ -20,51 +20,80 @@ class _Category:
     #: Price range of one unit in euro cents.
     min_cents: int
     max_cents: int
-    items: tuple[str, ...]
-    variants: tuple[str, ...]
+    #: Each item with the variants it is sold in.
+    items: tuple[tuple[str, tuple[str, ...]], ...]
 
 
 # fmt: off
 _CATEGORIES: tuple[_Category, ...] = (
-    _Category("Fasteners", "FAS", 250, 9_000,
-              ("Hex bolt", "Socket cap screw", "Threaded rod", "Wing nut", "Flange nut", "Spring washer"),
-              ("M6, box of 100", "M8, box of 100", "M10, box of 50", "M12, box of 50", "M16, box of 25",
-               "A2 stainless, box of 100")),
-    _Category("Hydraulics", "HYD", 2_500, 180_000,
-              ("Gear pump", "Hydraulic hose", "Directional valve", "Pressure gauge", "Hydraulic cylinder",
-               "Filter element"),
-              ("1/4 in", "1/2 in", "3/4 in", "250 bar", "350 bar", "heavy duty")),
-    _Category("Electrical", "ELC", 300, 45_000,
-              ("Circuit breaker", "Contactor", "Installation cable", "Terminal block", "Motor starter",
-               "Control relay"),
-              ("C16", "C32", "3P 25A", "3x1.5 mm², 100 m", "5x2.5 mm², 50 m", "24 V DC")),
-    _Category("Pneumatics", "PNE", 900, 60_000,
-              ("Pneumatic cylinder", "Solenoid valve", "Air preparation unit", "Push-in fitting",
-               "Polyurethane tubing"),
-              ("D32 x 100", "D50 x 200", "G1/4", "8 mm, pack of 10", "6 mm, 50 m")),
-    _Category("Safety", "SAF", 150, 25_000,
-              ("Safety gloves", "Safety helmet", "Ear defenders", "Safety goggles", "Hi-vis vest",
-               "Safety shoes"),
-              ("size 8", "size 10", "EN 397", "class 2", "S3", "pack of 12")),
-    _Category("Tools", "TLS", 1_200, 95_000,
-              ("Cordless drill", "Torque wrench", "Angle grinder", "Socket set", "Impact driver",
-               "Digital multimeter"),
-              ("18 V", "12 V", "1/2 in, 40-200 Nm", "125 mm", "94 pieces", "CAT III")),
-    _Category("Packaging", "PKG", 80, 6_000,
-              ("Stretch film", "Cardboard box", "Packing tape", "Bubble wrap", "Pallet strap",
-               "Edge protector"),
-              ("500 mm x 300 m", "600 x 400 x 400", "50 mm x 66 m", "1 m x 50 m", "12 mm x 1000 m",
-               "pack of 100")),
-    _Category("Services", "SRV", 6_000, 120_000,
-              ("Installation service", "Preventive maintenance", "On-site training", "Calibration service",
-               "Emergency call-out"),
-              ("per hour", "per visit", "per day", "per device", "annual contract")),
+    _Category("Fasteners", "FAS", 250, 9_000, (
+        ("Hex bolt", ("M6x30, box of 100", "M8x40, box of 100", "M10x50, box of 50", "M12x60, box of 50")),
+        ("Socket cap screw", ("M5x20, box of 200", "M6x25, box of 100", "M8x30, box of 100")),
+        ("Threaded rod", ("M8, 1 m", "M10, 1 m", "M12, 1 m", "M16, 2 m")),
+        ("Flange nut", ("M6, box of 200", "M8, box of 200", "M10, box of 100")),
+        ("Spring washer", ("M8, box of 500", "M10, box of 500", "A2 stainless, box of 250")),
+        ("Wall anchor", ("6 mm, box of 100", "8 mm, box of 100", "10 mm, box of 50")),
+    )),
+    _Category("Hydraulics", "HYD", 2_500, 180_000, (
+        ("Gear pump", ("8 cc/rev", "16 cc/rev", "25 cc/rev")),
+        ("Hydraulic hose", ("1/4 in, 2SN", "1/2 in, 2SN", "3/4 in, 4SP", "1 in, 4SH")),
+        ("Directional valve", ("NG6, 24 V DC", "NG10, 24 V DC", "NG6, 230 V AC")),
+        ("Pressure gauge", ("0-250 bar", "0-400 bar", "0-60 bar, glycerine filled")),
+        ("Hydraulic cylinder", ("40/25 x 200", "63/36 x 300", "80/45 x 500")),
+        ("Return filter element", ("10 micron", "25 micron")),
+    )),
+    _Category("Electrical", "ELC", 300, 45_000, (
+        ("Circuit breaker", ("1P C16", "1P B10", "3P C32", "3P C63")),
+        ("Contactor", ("3P 9A, 24 V DC", "3P 25A, 230 V AC", "3P 65A, 230 V AC")),
+        ("Installation cable", ("3x1.5 mm², 100 m", "5x2.5 mm², 50 m", "3x2.5 mm², 100 m")),
+        ("DIN rail terminal block", ("2.5 mm², pack of 50", "4 mm², pack of 50", "10 mm², pack of 20")),
+        ("Motor protection switch", ("1-1.6 A", "4-6.3 A", "9-14 A")),
+        ("Control relay", ("24 V DC, 2 CO", "230 V AC, 4 CO")),
+    )),
+    _Category("Pneumatics", "PNE", 900, 60_000, (
+        ("Pneumatic cylinder", ("D32 x 100", "D50 x 200", "D63 x 320")),
+        ("Solenoid valve", ("5/2, G1/8", "5/2, G1/4", "5/3, G1/4")),
+        ("Air preparation unit", ("G1/4", "G1/2")),
+        ("Push-in fitting", ("6 mm, pack of 10", "8 mm, pack of 10", "10 mm, pack of 10")),
+        ("Polyurethane tubing", ("6 mm, 50 m", "8 mm, 50 m", "10 mm, 25 m")),
+    )),
+    _Category("Safety", "SAF", 150, 25_000, (
+        ("Cut-resistant gloves", ("size 8, 12 pairs", "size 9, 12 pairs", "size 10, 12 pairs")),
+        ("Safety helmet", ("EN 397, white", "EN 397, yellow", "EN 397, with visor")),
+        ("Ear defenders", ("SNR 30 dB", "SNR 35 dB")),
+        ("Safety goggles", ("clear, pack of 10", "tinted, pack of 10")),
+        ("Hi-vis vest", ("class 2, size L", "class 2, size XL")),
+        ("Safety shoes", ("S3, size 42", "S3, size 44", "S1P, size 43")),
+    )),
+    _Category("Tools", "TLS", 1_200, 95_000, (
+        ("Cordless drill", ("18 V, 2 batteries", "12 V, 2 batteries", "18 V, body only")),
+        ("Torque wrench", ("1/4 in, 5-25 Nm", "1/2 in, 40-200 Nm", "3/4 in, 100-500 Nm")),
+        ("Angle grinder", ("125 mm, 1200 W", "230 mm, 2200 W")),
+        ("Socket set", ("1/4 in, 46 pieces", "1/2 in, 94 pieces")),
+        ("Impact driver", ("18 V, 180 Nm", "12 V, 110 Nm")),
+        ("Digital multimeter", ("CAT III 600 V", "CAT IV 1000 V")),
+    )),
+    _Category("Packaging", "PKG", 80, 6_000, (
+        ("Stretch film", ("500 mm x 300 m, 23 my", "500 mm x 250 m, 17 my")),
+        ("Cardboard box", ("300 x 200 x 150, pack of 25", "600 x 400 x 400, pack of 10")),
+        ("Packing tape", ("50 mm x 66 m, brown", "50 mm x 66 m, clear")),
+        ("Bubble wrap", ("0.5 m x 100 m", "1 m x 50 m")),
+        ("Pallet strapping", ("12 mm x 1000 m", "16 mm x 850 m")),
+        ("Edge protector", ("35 x 35 mm, pack of 100", "50 x 50 mm, pack of 100")),
+    )),
+    _Category("Services", "SRV", 6_000, 120_000, (
+        ("Installation service", ("per hour", "per day")),
+        ("Preventive maintenance", ("per visit", "annual contract")),
+        ("On-site training", ("half day", "full day")),
+        ("Calibration service", ("per device",)),
+        ("Emergency call-out", ("weekday", "weekend")),
+    )),
 )
 # fmt: on
 
-#: Catalogue sizes the generator accepts.
+#: Catalogue sizes the generator accepts (the templates give this many distinct products).
 MIN_PRODUCTS = 10
-MAX_PRODUCTS = 300
+MAX_PRODUCTS = sum(len(variants) for category in _CATEGORIES for _, variants in category.items)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,12 +123,15 @@ def build_catalogue(rng: random.Random, count: int) -> tuple[CatalogueItem, ...]
         raise ValueError(f"products must be between {MIN_PRODUCTS} and {MAX_PRODUCTS}, got {count}")
     candidates: list[list[tuple[_Category, str]]] = []
     for category in _CATEGORIES:
-        names = [(category, f"{item}, {variant}") for item in category.items for variant in category.variants]
+        names = [
+            (category, f"{item}, {variant}") for item, variants in category.items for variant in variants
+        ]
         rng.shuffle(names)
         candidates.append(names)
     items: list[CatalogueItem] = []
     round_no = 0
-    while len(items) < count:
+    longest = max(len(names) for names in candidates)
+    while len(items) < count and round_no < longest:
         for names in candidates:
             if round_no < len(names) and len(items) < count:
                 category, name = names[round_no]

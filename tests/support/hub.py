@@ -14,12 +14,13 @@ from hub.app import create_app
 from hub.config import load_settings
 from hub.hub import Hub
 from hub.identity import seed_identity_map
-from silos.erp import MAPPING_PATH as ERP_MAPPING
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 
 
 def erp_source(url: str, **extra: Any) -> dict[str, Any]:
+    from silos.erp import MAPPING_PATH as ERP_MAPPING
+
     return {"name": "erp", "adapter": "sql", "config": {"url": url, "mapping": str(ERP_MAPPING), **extra}}
 
 
@@ -49,8 +50,13 @@ async def api_client(hub: Hub) -> AsyncIterator[httpx.AsyncClient]:
 
 
 async def gql(
-    client: httpx.AsyncClient, query: str, variables: dict[str, Any] | None = None, *, accept: str = GRAPHQL_RESPONSE
+    client: httpx.AsyncClient,
+    query: str,
+    variables: dict[str, Any] | None = None,
+    *,
+    accept: str = GRAPHQL_RESPONSE,
 ) -> tuple[int, dict[str, Any]]:
-    response = await client.post("/graphql", json={"query": query, "variables": variables or {}},
-                                 headers={"accept": accept})
+    response = await client.post(
+        "/graphql", json={"query": query, "variables": variables or {}}, headers={"accept": accept}
+    )
     return response.status_code, response.json()

@@ -32,7 +32,7 @@ async def fresh_pg_database(prefix: str = "crmhub_t") -> AsyncIterator[str]:
     dsn = admin.render_as_string(hide_password=False)
     try:
         conn = await asyncio.wait_for(asyncpg.connect(dsn), timeout=5)
-    except (OSError, asyncio.TimeoutError, asyncpg.PostgresError) as exc:
+    except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
         pytest.skip(f"PostgreSQL at {admin.host}:{admin.port} is not reachable: {exc}")
     name = f"{prefix}_{secrets.token_hex(4)}"
     try:

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 from urllib.parse import quote
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from ..adapter import Adapter, ConfigT
 from ..errors import AdapterConfigError, AdapterError, MalformedResponseError, UnsupportedEntityError
@@ -26,6 +26,7 @@ from ..models import CanonicalRecord, Entity
 from ..types import ExternalId, RawRecord
 from .endpoint import BatchLookup, Endpoint
 from .http import PageRequest, PageResponse, RetryPolicy, UpstreamClient
+from .paginators import Paginator, SinglePage
 
 T = TypeVar("T")
 
@@ -110,13 +111,24 @@ class RESTAdapter(Adapter[ConfigT]):
         self, *, source: str, config: ConfigT, transport: httpx.AsyncBaseTransport | None = None
     ) -> None:
         super().__init__(source=source, config=config)
+        if not getattr(self, "endpoints", None):
+            raise TypeError(f"{type(self).__name__} must declare endpoints (Entity -> Endpoint)")
+        self._mappings = {entity: endpoint.mapping for entity, endpoint in self.endpoints.items()}
         for entity, endpoint in self.endpoints.items():
-            if endpoint.mapping.entity is not entity:
+            if endpoint.mapping.entity != entity:
                 mapped = endpoint.mapping.entity.value
                 raise AdapterConfigError(f"endpoint declared for {entity.value} maps {mapped}", source=source)
+            # Fail at start-up, not on the first request: placeholders the config cannot fill, paginators
+            # that cannot shape this endpoint's requests.
             for path in (endpoint.path, *(lookup.path for lookup in self._lookups(endpoint))):
                 if path is not None:
-                    self.render_path(path)  # fail at start-up on a placeholder the config cannot fill
+                    self.render_path(path)
+            try:
+                endpoint.paginator.first_request(self.build_scan_request(entity))
+            except (ValueError, KeyError, TypeError) as exc:
+                raise AdapterConfigError(
+                    f"the paginator of {entity.value} cannot shape its requests: {exc}", source=source
+                ) from None
         settings = self.http_settings()
         self.http = UpstreamClient(
             self.base_url(),
@@ -150,6 +162,7 @@ class RESTAdapter(Adapter[ConfigT]):
         return {name: getattr(self.config, name) for name in type(self.config).model_fields}
 
     def render_path(self, path: str) -> str:
+        """``path`` with its ``{placeholders}`` filled from ``path_values()`` (URL-quoted)."""
         values = self.path_values()
         rendered: list[str] = []
         for literal, name, _spec, _conversion in string.Formatter().parse(path):
@@ -161,6 +174,11 @@ class RESTAdapter(Adapter[ConfigT]):
                 raise AdapterConfigError(
                     f"path {path!r} needs {{{name}}}, which the config does not provide", source=self.source
                 )
+            if isinstance(value, SecretStr):
+                raise AdapterConfigError(
+                    f"path {path!r} names {{{name}}}, a secret: secrets never go into URLs",
+                    source=self.source,
+                )
             rendered.append(quote(str(value), safe=""))
         return "".join(rendered)
 
@@ -168,7 +186,7 @@ class RESTAdapter(Adapter[ConfigT]):
 
     @property
     def mappings(self) -> Mapping[Entity, EntityMapping]:
-        return {entity: endpoint.mapping for entity, endpoint in self.endpoints.items()}
+        return self._mappings
 
     def endpoint(self, entity: Entity) -> Endpoint:
         self.mapping_for(entity)
@@ -239,21 +257,20 @@ class RESTAdapter(Adapter[ConfigT]):
     # -- reading ------------------------------------------------------------------------------------
 
     async def pages(
-        self, entity: Entity, request: PageRequest, *, paginate: bool = True
+        self, entity: Entity, request: PageRequest, *, paginator: Paginator | None = None
     ) -> AsyncIterator[list[RawRecord]]:
-        """The raw records of each page, following the paginator from ``request`` when ``paginate``."""
+        """The raw records of each page, from ``request`` on, following ``paginator`` (by default the
+        endpoint's) until it finds no next page."""
         endpoint = self.endpoint(entity)
-        paginator = endpoint.paginator
+        paginator = paginator or endpoint.paginator
         limit = endpoint.max_pages or self.http_settings().max_pages
         seen: set[str] = set()
-        current: PageRequest | None = paginator.first_request(request) if paginate else request
+        current: PageRequest | None = paginator.first_request(request)
         while current is not None:
             self._guard(entity, current, seen)
             response = await self.http.send(current, entity=entity.value)
             records = self.extract_records(entity, response)
             yield records
-            if not paginate:
-                return
             current = paginator.next_request(current, response, len(records))
             if current is not None and len(seen) >= limit:
                 raise MalformedResponseError(
@@ -282,11 +299,13 @@ class RESTAdapter(Adapter[ConfigT]):
                 entity=entity.value,
             )
 
-    async def _collect(self, entity: Entity, request: PageRequest, paginate: bool) -> list[CanonicalRecord]:
+    async def _collect(
+        self, entity: Entity, request: PageRequest, paginator: Paginator | None
+    ) -> list[CanonicalRecord]:
         mapping = self.endpoint(entity).mapping
         return [
             mapping.build(self.source, raw)
-            async for page in self.pages(entity, request, paginate=paginate)
+            async for page in self.pages(entity, request, paginator=paginator)
             for raw in page
         ]
 
@@ -306,10 +325,10 @@ class RESTAdapter(Adapter[ConfigT]):
             return []
         unique = list(dict.fromkeys(str(key) for key in keys))
         size = endpoint.get_many.chunk_size if endpoint.get_many else len(unique)
-        paginate = endpoint.get_many.paginate if endpoint.get_many else False
+        paginator = endpoint.get_many.paginator if endpoint.get_many else None
         requests = [self.build_get_many_request(entity, chunk) for chunk in _chunks(unique, size)]
         found: dict[str, CanonicalRecord] = {}
-        for records in await _all(self._collect(entity, request, paginate) for request in requests):
+        for records in await _all(self._collect(entity, request, paginator) for request in requests):
             for record in records:
                 found.setdefault(record.external_id, record)
         return [found.get(str(key)) for key in keys]
@@ -323,10 +342,10 @@ class RESTAdapter(Adapter[ConfigT]):
         lookup = self.endpoint(entity).related.get(by_field)
         unique = list(dict.fromkeys(str(value) for value in values))
         size = lookup.chunk_size if lookup else len(unique)
-        paginate = lookup.paginate if lookup else True
+        paginator = lookup.paginator if lookup else None
         requests = [self.build_related_request(entity, by_field, chunk) for chunk in _chunks(unique, size)]
         grouped: dict[str, dict[str, CanonicalRecord]] = {}
-        for records in await _all(self._collect(entity, request, paginate) for request in requests):
+        for records in await _all(self._collect(entity, request, paginator) for request in requests):
             for record in records:
                 for value in _field_values(record, by_field):
                     grouped.setdefault(value, {}).setdefault(record.external_id, record)
@@ -339,8 +358,9 @@ class RESTAdapter(Adapter[ConfigT]):
                 await self.http.send(PageRequest(self.render_path(self.check_path)))
             elif self.endpoints:
                 entity = next(iter(self.endpoints))
-                async for _page in self.pages(entity, self.build_scan_request(entity), paginate=False):
-                    break
+                first = self.endpoint(entity).paginator.first_request(self.build_scan_request(entity))
+                async for _page in self.pages(entity, first, paginator=SinglePage()):
+                    pass
         except AdapterError as exc:
             return Health(ok=False, latency_ms=_elapsed_ms(started), detail=f"{exc.code}: {exc.message}")
         except Exception as exc:  # check() never raises, whatever a subclass hook does

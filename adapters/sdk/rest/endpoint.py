@@ -21,13 +21,14 @@ class BatchLookup(ABC):
 
     ``path`` (which may hold ``{config_field}`` placeholders) replaces the endpoint's path for lookups
     (``/users/show_many``); with its own path the lookup sends its own ``params`` only, otherwise the
-    endpoint's params too. ``paginate`` follows the endpoint's paginator over the lookup's answer.
+    endpoint's params too. ``paginator`` reads the lookup's answer: ``None`` means the endpoint's own
+    paginator, ``SinglePage()`` an answer that always comes whole (``show_many`` style).
     """
 
     chunk_size: int
     path: str | None
     params: Mapping[str, str]
-    paginate: bool
+    paginator: Paginator | None
 
     @abstractmethod
     def build(self, base: PageRequest, values: Sequence[str]) -> PageRequest:
@@ -55,7 +56,7 @@ class ParamBatch(BatchLookup):
     repeat: bool = False
     path: str | None = None
     params: Mapping[str, str] = field(default_factory=dict)
-    paginate: bool = True
+    paginator: Paginator | None = None
 
     def __post_init__(self) -> None:
         if self.chunk_size < 1:

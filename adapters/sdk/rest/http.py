@@ -181,15 +181,10 @@ class UpstreamClient:
         async with self._gate:
             self.requests_sent += 1
             try:
-                return await self.client.request(
-                    request.method,
-                    request.url,
-                    params=_as_query(request.params),
-                    json=request.json_body,
-                )
+                return await self.client.request(request.method, _with_query(request), json=request.json_body)
             except AdapterError as exc:  # raised by an authenticator's own flow
-                if exc.source is None:
-                    exc.source = self.source
+                exc.source = exc.source or self.source
+                exc.entity = exc.entity or entity
                 raise
             except httpx.TimeoutException as exc:
                 raise UpstreamTimeoutError(
@@ -231,11 +226,13 @@ class UpstreamClient:
         return PageResponse(body=body, headers=response.headers, url=response.url)
 
 
-def _as_query(params: Params) -> httpx.QueryParams:
+def _with_query(request: PageRequest) -> httpx.URL:
+    """The request URL with its params merged in (httpx would replace a query the URL already has)."""
     query: list[tuple[str, str | int | float | bool | None]] = []
-    for name, value in params.items():
+    for name, value in request.params.items():
         if isinstance(value, str):
             query.append((name, value))
         else:
             query.extend((name, item) for item in value)
-    return httpx.QueryParams(query)
+    url = httpx.URL(request.url)
+    return url.copy_merge_params(httpx.QueryParams(query)) if query else url

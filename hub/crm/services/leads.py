@@ -1,0 +1,279 @@
+"""Leads: create (with duplicate hints), update, assign, qualify, disqualify, read and list.
+
+Conversion lives in ``conversion``, CSV import in ``lead_import``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.context import RequestContext
+from hub.pagination import Page
+
+from ..duplicates import DuplicateHint, email_domain, find_duplicate_hints, phone_key
+from ..errors import InvalidStateError, NotFoundError, ValidationError
+from ..events import record_event
+from ..ids import new_id
+from ..models import Lead
+from ..validation import Field, choice, clean_fields, country, currency, email, money, phone, reference, text
+from ..versioning import audit_values, guarded_update, write_transaction
+from .common import SortKey, keyset_page, require_rep, require_territory, search_condition, territory_subtree, timestamp_key
+
+LEAD_SOURCES = ("web", "campaign", "referral", "import", "event", "partner", "cold_call", "other")
+LEAD_STATUSES = ("New", "Contacted", "Qualified", "Unqualified", "Converted")
+OPEN_STATUSES = ("New", "Contacted")
+LEAD_RATINGS = ("Hot", "Warm", "Cold")
+
+LEAD_FIELDS: dict[str, Field] = {
+    "name": Field(text(200), required=True),
+    "company": Field(text(300)),
+    "title": Field(text(200)),
+    "email": Field(email),
+    "phone": Field(phone),
+    "website": Field(text(300)),
+    "source": Field(choice(LEAD_SOURCES)),
+    "status": Field(choice(OPEN_STATUSES)),
+    "rating": Field(choice(LEAD_RATINGS)),
+    "expected_revenue": Field(money, column="expected_revenue_minor"),
+    "annual_revenue": Field(money, column="annual_revenue_minor"),
+    "currency": Field(currency),
+    "street": Field(text(300)),
+    "city": Field(text(100)),
+    "postal_code": Field(text(20)),
+    "region": Field(text(100)),
+    "country": Field(country),
+    "industry": Field(text(100)),
+    "description": Field(text(5000, multiline=True)),
+}
+#: Creating may also set the owner and territory; later changes go through ``assign_lead``.
+CREATE_FIELDS: dict[str, Field] = {
+    **LEAD_FIELDS,
+    "owner_id": Field(reference),
+    "territory_id": Field(reference),
+}
+
+_NOT_CONVERTED = (Lead.status != "Converted",)
+_CONVERTED_READ_ONLY = InvalidStateError("a converted lead is read-only")
+
+
+@dataclass(frozen=True, slots=True)
+class LeadResult:
+    lead: Lead
+    duplicates: list[DuplicateHint]
+
+
+def _derived(values: dict[str, Any]) -> dict[str, Any]:
+    """Columns kept in step with the values they are derived from, for indexed duplicate lookups."""
+    derived = {}
+    if "email" in values:
+        derived["email_domain"] = email_domain(values["email"])
+    if "phone" in values:
+        derived["phone_key"] = phone_key(values["phone"])
+    return derived
+
+
+def _check_money_currency(lead: Lead | Mapping[str, Any]) -> None:
+    get = lead.get if isinstance(lead, Mapping) else lambda name: getattr(lead, name, None)
+    has_money = get("expected_revenue_minor") is not None or get("annual_revenue_minor") is not None
+    if has_money and get("currency") is None:
+        raise ValidationError("currency is required with expected or annual revenue", field="currency")
+
+
+def clean_new_lead(fields: Mapping[str, Any]) -> dict[str, Any]:
+    values = clean_fields(fields, CREATE_FIELDS, creating=True)
+    values["source"] = values.get("source") or "other"
+    values["status"] = values.get("status") or "New"
+    _check_money_currency(values)
+    return {**values, **_derived(values)}
+
+
+async def insert_lead(session: AsyncSession, values: dict[str, Any], *, actor: str, lead_id: str | None = None) -> Lead:
+    """Add an already cleaned lead and its ``lead.created`` event to the session."""
+    await require_rep(session, values.get("owner_id"), field="owner_id")
+    await require_territory(session, values.get("territory_id"), field="territory_id")
+    lead = Lead(
+        id=lead_id or new_id("lead"),
+        territory_manual=values.get("territory_id") is not None,
+        **values,
+        **audit_values(actor),
+    )
+    session.add(lead)
+    title = f"Lead {lead.name}" + (f" ({lead.company})" if lead.company else "") + " created"
+    record_event(
+        session,
+        kind="lead.created",
+        subject_type="lead",
+        subject_id=lead.id,
+        title=title,
+        actor=actor,
+        amount_minor=lead.expected_revenue_minor,
+        currency=lead.currency,
+        data={"source": lead.source},
+    )
+    return lead
+
+
+async def create_lead(ctx: RequestContext, *, fields: Mapping[str, Any]) -> LeadResult:
+    values = clean_new_lead(fields)
+    async with write_transaction(ctx) as session:
+        duplicates = await find_duplicate_hints(
+            session, email=values.get("email"), company=values.get("company"), phone=values.get("phone")
+        )
+        lead = await insert_lead(session, values, actor=ctx.actor)
+    return LeadResult(lead, duplicates)
+
+
+async def _reload(session: AsyncSession, lead_id: str) -> Lead:
+    lead = await session.get(Lead, lead_id, populate_existing=True)
+    if lead is None:  # pragma: no cover - the guarded update just saw it
+        raise NotFoundError(f"no lead with id {lead_id!r}")
+    return lead
+
+
+async def update_lead(ctx: RequestContext, *, lead_id: str, version: int, changes: Mapping[str, Any]) -> Lead:
+    values = clean_fields(changes, LEAD_FIELDS, creating=False)
+    for required in ("name", "source", "status"):
+        if required in values and values[required] is None:
+            raise ValidationError(f"{required} cannot be empty", field=required)
+    if values.get("status") in OPEN_STATUSES:
+        values["disqualification_reason"] = None  # reopening a lead clears why it was dropped
+    async with write_transaction(ctx) as session:
+        await guarded_update(
+            session,
+            Lead,
+            key=Lead.id,
+            record_id=lead_id,
+            version=version,
+            values={**values, **_derived(values)},
+            actor=ctx.actor,
+            what="lead",
+            only_if=_NOT_CONVERTED,
+            otherwise=_CONVERTED_READ_ONLY,
+        )
+        lead = await _reload(session, lead_id)
+        _check_money_currency(lead)
+    return lead
+
+
+async def assign_lead(
+    ctx: RequestContext, *, lead_id: str, version: int, owner_id: str | None, territory_id: str | None
+) -> Lead:
+    """Set owner and territory by hand; a territory set here is kept by assignment runs (``None`` frees it)."""
+    owner_id = reference(owner_id, "owner_id")
+    territory_id = reference(territory_id, "territory_id")
+    async with write_transaction(ctx) as session:
+        await require_rep(session, owner_id, field="owner_id")
+        await require_territory(session, territory_id, field="territory_id")
+        await guarded_update(
+            session,
+            Lead,
+            key=Lead.id,
+            record_id=lead_id,
+            version=version,
+            values={"owner_id": owner_id, "territory_id": territory_id, "territory_manual": territory_id is not None},
+            actor=ctx.actor,
+            what="lead",
+            only_if=_NOT_CONVERTED,
+            otherwise=_CONVERTED_READ_ONLY,
+        )
+        lead = await _reload(session, lead_id)
+        record_event(
+            session,
+            kind="lead.assigned",
+            subject_type="lead",
+            subject_id=lead.id,
+            title=f"Lead {lead.name} assigned",
+            actor=ctx.actor,
+            data={"owner_id": owner_id, "territory_id": territory_id},
+        )
+    return lead
+
+
+async def qualify_lead(ctx: RequestContext, *, lead_id: str, version: int) -> Lead:
+    async with write_transaction(ctx) as session:
+        await guarded_update(
+            session,
+            Lead,
+            key=Lead.id,
+            record_id=lead_id,
+            version=version,
+            values={"status": "Qualified", "disqualification_reason": None},
+            actor=ctx.actor,
+            what="lead",
+            only_if=_NOT_CONVERTED,
+            otherwise=_CONVERTED_READ_ONLY,
+        )
+        lead = await _reload(session, lead_id)
+        record_event(
+            session, kind="lead.qualified", subject_type="lead", subject_id=lead.id,
+            title=f"Lead {lead.name} qualified", actor=ctx.actor,
+        )
+    return lead
+
+
+async def disqualify_lead(ctx: RequestContext, *, lead_id: str, version: int, reason: str | None) -> Lead:
+    clean_reason = text(500)(reason, "reason")
+    if clean_reason is None:
+        raise ValidationError("a reason is required to disqualify a lead", field="reason")
+    async with write_transaction(ctx) as session:
+        await guarded_update(
+            session,
+            Lead,
+            key=Lead.id,
+            record_id=lead_id,
+            version=version,
+            values={"status": "Unqualified", "disqualification_reason": clean_reason},
+            actor=ctx.actor,
+            what="lead",
+            only_if=_NOT_CONVERTED,
+            otherwise=_CONVERTED_READ_ONLY,
+        )
+        lead = await _reload(session, lead_id)
+        record_event(
+            session, kind="lead.disqualified", subject_type="lead", subject_id=lead.id,
+            title=f"Lead {lead.name} disqualified: {clean_reason}", actor=ctx.actor,
+            data={"reason": clean_reason},
+        )
+    return lead
+
+
+async def get_lead(ctx: RequestContext, *, lead_id: str) -> Lead | None:
+    if len(lead_id) > 40:
+        return None
+    async with ctx.hub.db.session() as session:
+        return await session.get(Lead, lead_id)
+
+
+async def list_leads(
+    ctx: RequestContext,
+    *,
+    first: int | None = None,
+    after: str | None = None,
+    status: str | None = None,
+    owner_id: str | None = None,
+    territory_id: str | None = None,
+    include_subterritories: bool = False,
+    search: str | None = None,
+) -> Page[Lead]:
+    """Leads newest first, filtered by status, owner, territory (optionally with its subtree) and search."""
+    statement = select(Lead)
+    if status is not None:
+        statement = statement.where(Lead.status == choice(LEAD_STATUSES)(status, "status"))
+    if owner_id is not None:
+        statement = statement.where(Lead.owner_id == owner_id)
+    async with ctx.hub.db.session() as session:
+        if territory_id is not None:
+            ids = await territory_subtree(session, territory_id) if include_subterritories else [territory_id]
+            statement = statement.where(Lead.territory_id.in_(ids))
+        condition = search_condition(search, Lead.name, Lead.company, Lead.email)
+        if condition is not None:
+            statement = statement.where(condition)
+        return await keyset_page(
+            ctx, session, statement, kind="leads", keys=[timestamp_key(Lead.created_at), SortKey(Lead.id)],
+            first=first, after=after, descending=True,
+        )

@@ -1,0 +1,365 @@
+"""Territories: a hierarchy (no cycles), assignment rules, members with roles, and manual assignments of
+customers that override the rules."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import delete, select, text as sql_text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.context import RequestContext
+
+from ..errors import DuplicateError, NotFoundError, StaleVersionError, TerritoryCycleError, ValidationError
+from ..ids import new_id
+from ..models import CustomerTerritory, SalesRep, Territory, TerritoryMember, TerritoryRule
+from ..rules import clean_conditions, combine
+from ..validation import Field, boolean, choice, clean_fields, integer, reference, text
+from ..versioning import audit_values, check_version, guarded_update, write_transaction
+from .common import require_territory, resolve_customer
+
+TERRITORY_TYPES = ("region", "country", "state", "city", "named_accounts", "other")
+MEMBER_ROLES = ("owner", "rep")
+MAX_DEPTH = 20
+#: Serialises changes of the hierarchy on PostgreSQL, so two concurrent moves cannot build a cycle.
+_TREE_LOCK = 0x63726D74  # "crmt"
+
+TERRITORY_FIELDS = {
+    "name": Field(text(200), required=True),
+    "type": Field(choice(TERRITORY_TYPES), required=True),
+    "parent_id": Field(reference),
+    "description": Field(text(2000, multiline=True)),
+}
+RULE_FIELDS = {
+    "name": Field(text(200), required=True),
+    "priority": Field(integer(0, 1_000_000)),
+    "active": Field(boolean),
+    "logic": Field(choice(("AND", "OR"))),
+    "expression": Field(text(500)),
+    "conditions": Field(lambda value, _field: value, required=True),
+}
+
+
+@dataclass
+class TerritoryNode:
+    territory: Territory
+    depth: int
+    children: list[TerritoryNode] = field(default_factory=list)
+
+
+async def _lock_tree(session: AsyncSession) -> None:
+    if session.bind.dialect.name == "postgresql":
+        await session.execute(sql_text("SELECT pg_advisory_xact_lock(:key)"), {"key": _TREE_LOCK})
+
+
+async def _check_name_free(session: AsyncSession, name: str | None, territory_id: str | None = None) -> None:
+    if name is None:
+        return
+    taken = await session.scalar(select(Territory.id).where(Territory.name == name))
+    if taken is not None and taken != territory_id:
+        raise DuplicateError(f"a territory named {name!r} already exists", field="name")
+
+
+async def _check_acyclic(session: AsyncSession, territory_id: str, parent_id: str | None) -> None:
+    """Walk up from the new parent: meeting the territory itself means the move would build a cycle."""
+    parents = dict((await session.execute(select(Territory.id, Territory.parent_id))).all())
+    current, depth = parent_id, 1
+    while current is not None:
+        if current == territory_id:
+            raise TerritoryCycleError("a territory cannot be placed below itself or its own descendants")
+        current, depth = parents.get(current), depth + 1
+        if depth > MAX_DEPTH:
+            raise ValidationError(f"territories nest at most {MAX_DEPTH} levels deep", field="parent_id")
+
+
+async def create_territory(ctx: RequestContext, *, fields: Mapping[str, Any]) -> Territory:
+    values = clean_fields(fields, TERRITORY_FIELDS, creating=True)
+    async with write_transaction(ctx) as session:
+        await _lock_tree(session)
+        await _check_name_free(session, values["name"])
+        await require_territory(session, values.get("parent_id"), field="parent_id")
+        territory = Territory(id=new_id("territory"), **values, **audit_values(ctx.actor))
+        await _check_acyclic(session, territory.id, values.get("parent_id"))  # depth limit only
+        session.add(territory)
+    return territory
+
+
+async def update_territory(
+    ctx: RequestContext, *, territory_id: str, version: int, changes: Mapping[str, Any]
+) -> Territory:
+    values = clean_fields(changes, TERRITORY_FIELDS, creating=False)
+    for required in ("name", "type"):
+        if required in values and values[required] is None:
+            raise ValidationError(f"{required} cannot be empty", field=required)
+    async with write_transaction(ctx) as session:
+        await _lock_tree(session)
+        await guarded_update(
+            session,
+            Territory,
+            key=Territory.id,
+            record_id=territory_id,
+            version=version,
+            values=values,
+            actor=ctx.actor,
+            what="territory",
+        )
+        await _check_name_free(session, values.get("name"), territory_id)
+        if "parent_id" in values:
+            await require_territory(session, values["parent_id"], field="parent_id")
+            await _check_acyclic(session, territory_id, values["parent_id"])
+    found = await get_territory(ctx, territory_id=territory_id)
+    assert found is not None
+    return found
+
+
+async def get_territory(ctx: RequestContext, *, territory_id: str) -> Territory | None:
+    async with ctx.hub.db.session() as session:
+        return await session.get(Territory, territory_id)
+
+
+async def list_territories(ctx: RequestContext) -> list[Territory]:
+    async with ctx.hub.db.session() as session:
+        return list((await session.scalars(select(Territory).order_by(Territory.name))).all())
+
+
+def build_tree(territories: list[Territory]) -> list[TerritoryNode]:
+    children: dict[str | None, list[Territory]] = {}
+    for territory in territories:
+        children.setdefault(territory.parent_id, []).append(territory)
+
+    def node(territory: Territory, depth: int) -> TerritoryNode:
+        below = sorted(children.get(territory.id, []), key=lambda t: t.name)
+        return TerritoryNode(territory, depth, [node(child, depth + 1) for child in below])
+
+    return [node(root, 0) for root in sorted(children.get(None, []), key=lambda t: t.name)]
+
+
+async def territory_tree(ctx: RequestContext) -> list[TerritoryNode]:
+    """Every territory, as a forest of roots with their descendants, each level sorted by name."""
+    return build_tree(await list_territories(ctx))
+
+
+# -- members ----------------------------------------------------------------------------------------
+
+
+async def add_territory_member(
+    ctx: RequestContext, *, territory_id: str, rep_id: str, role: str
+) -> TerritoryMember:
+    clean_role = choice(MEMBER_ROLES)(role, "role")
+    if clean_role is None:
+        raise ValidationError("role is required", field="role")
+    async with write_transaction(ctx) as session:
+        await require_territory(session, territory_id)
+        if await session.scalar(select(SalesRep.id).where(SalesRep.id == rep_id)) is None:
+            raise NotFoundError(f"no sales rep with id {rep_id!r}", field="rep_id")
+        existing = await session.scalar(
+            select(TerritoryMember.id).where(
+                TerritoryMember.territory_id == territory_id, TerritoryMember.rep_id == rep_id
+            )
+        )
+        if existing is not None:
+            raise DuplicateError("this rep is already a member of the territory", field="rep_id")
+        member = TerritoryMember(
+            id=new_id("member"),
+            territory_id=territory_id,
+            rep_id=rep_id,
+            role=clean_role,
+            **audit_values(ctx.actor),
+        )
+        session.add(member)
+    return member
+
+
+async def update_territory_member(
+    ctx: RequestContext, *, member_id: str, version: int, role: str
+) -> TerritoryMember:
+    clean_role = choice(MEMBER_ROLES)(role, "role")
+    if clean_role is None:
+        raise ValidationError("role is required", field="role")
+    async with write_transaction(ctx) as session:
+        await guarded_update(
+            session,
+            TerritoryMember,
+            key=TerritoryMember.id,
+            record_id=member_id,
+            version=version,
+            values={"role": clean_role},
+            actor=ctx.actor,
+            what="territory member",
+        )
+        member = await session.get(TerritoryMember, member_id, populate_existing=True)
+    assert member is not None
+    return member
+
+
+async def remove_territory_member(ctx: RequestContext, *, member_id: str, version: int) -> None:
+    check_version(version)
+    async with write_transaction(ctx) as session:
+        result = await session.execute(
+            delete(TerritoryMember).where(TerritoryMember.id == member_id, TerritoryMember.version == version)
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            current = await session.scalar(select(TerritoryMember.version).where(TerritoryMember.id == member_id))
+            if current is None:
+                raise NotFoundError(f"no territory member with id {member_id!r}")
+            raise StaleVersionError(f"the member was changed (now at version {current})", current_version=current)
+
+
+async def territory_members(ctx: RequestContext, *, territory_ids: list[str]) -> dict[str, list[TerritoryMember]]:
+    async with ctx.hub.db.session() as session:
+        rows = await session.scalars(
+            select(TerritoryMember)
+            .where(TerritoryMember.territory_id.in_(set(territory_ids)))
+            .order_by(TerritoryMember.role, TerritoryMember.created_at, TerritoryMember.id)
+        )
+        grouped: dict[str, list[TerritoryMember]] = {tid: [] for tid in territory_ids}
+        for row in rows:
+            grouped[row.territory_id].append(row)
+    return grouped
+
+
+# -- rules ------------------------------------------------------------------------------------------
+
+
+def _clean_rule(values: dict[str, Any], *, current: TerritoryRule | None = None) -> dict[str, Any]:
+    if "conditions" in values:
+        values["conditions"] = [c.as_json() for c in clean_conditions(values["conditions"])]
+    for required in ("name",):
+        if required in values and values[required] is None:
+            raise ValidationError(f"{required} cannot be empty", field=required)
+    if values.get("logic") is None:
+        values.pop("logic", None)
+    if values.get("active") is None:
+        values.pop("active", None)
+    if "priority" in values and values["priority"] is None:
+        values["priority"] = 100
+    conditions = values.get("conditions", current.conditions if current else [])
+    expression = values["expression"] if "expression" in values else (current.expression if current else None)
+    combine(values.get("logic", "AND"), expression, len(conditions))  # validates the expression
+    return values
+
+
+async def create_territory_rule(
+    ctx: RequestContext, *, territory_id: str, fields: Mapping[str, Any]
+) -> TerritoryRule:
+    values = _clean_rule(clean_fields(fields, RULE_FIELDS, creating=True))
+    async with write_transaction(ctx) as session:
+        await require_territory(session, territory_id)
+        rule = TerritoryRule(
+            id=new_id("rule"),
+            territory_id=territory_id,
+            **{"priority": 100, "active": True, "logic": "AND", **values},
+            **audit_values(ctx.actor),
+        )
+        session.add(rule)
+    return rule
+
+
+async def update_territory_rule(
+    ctx: RequestContext, *, rule_id: str, version: int, changes: Mapping[str, Any]
+) -> TerritoryRule:
+    values = clean_fields(changes, RULE_FIELDS, creating=False)
+    async with write_transaction(ctx) as session:
+        current = await session.get(TerritoryRule, rule_id)
+        if current is None:
+            raise NotFoundError(f"no territory rule with id {rule_id!r}")
+        values = _clean_rule(values, current=current)
+        await guarded_update(
+            session,
+            TerritoryRule,
+            key=TerritoryRule.id,
+            record_id=rule_id,
+            version=version,
+            values=values,
+            actor=ctx.actor,
+            what="territory rule",
+        )
+        rule = await session.get(TerritoryRule, rule_id, populate_existing=True)
+    assert rule is not None
+    return rule
+
+
+async def delete_territory_rule(ctx: RequestContext, *, rule_id: str, version: int) -> None:
+    check_version(version)
+    async with write_transaction(ctx) as session:
+        result = await session.execute(
+            delete(TerritoryRule).where(TerritoryRule.id == rule_id, TerritoryRule.version == version)
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            current = await session.scalar(select(TerritoryRule.version).where(TerritoryRule.id == rule_id))
+            if current is None:
+                raise NotFoundError(f"no territory rule with id {rule_id!r}")
+            raise StaleVersionError(f"the rule was changed (now at version {current})", current_version=current)
+
+
+async def territory_rules(ctx: RequestContext, *, territory_id: str | None = None) -> list[TerritoryRule]:
+    statement = select(TerritoryRule).order_by(TerritoryRule.priority, TerritoryRule.name, TerritoryRule.id)
+    if territory_id is not None:
+        statement = statement.where(TerritoryRule.territory_id == territory_id)
+    async with ctx.hub.db.session() as session:
+        return list((await session.scalars(statement)).all())
+
+
+# -- manual assignment of customers -----------------------------------------------------------------
+
+
+async def assign_customer_territory(
+    ctx: RequestContext, *, customer_id: str, territory_id: str | None, version: int | None = None
+) -> CustomerTerritory | None:
+    """Pin a customer to a territory by hand (rules will not move it), or with ``None`` release it to the
+    rules again. ``version`` is the assignment's version you read, or ``None`` if it had none."""
+    async with write_transaction(ctx) as session:
+        resolved = await resolve_customer(session, customer_id)
+        assert resolved is not None
+        await require_territory(session, territory_id)
+        if version is None:
+            if territory_id is None:
+                raise ValidationError("territoryId is required to assign a territory", field="territory_id")
+            exists = await session.scalar(
+                select(CustomerTerritory.version).where(CustomerTerritory.hub_customer_id == resolved)
+            )
+            if exists is not None:
+                raise StaleVersionError(
+                    f"the customer already has a territory assignment (version {exists}); pass that version",
+                    current_version=exists,
+                )
+            session.add(
+                CustomerTerritory(
+                    hub_customer_id=resolved,
+                    territory_id=territory_id,
+                    manual=True,
+                    rule_id=None,
+                    **audit_values(ctx.actor),
+                )
+            )
+            await session.flush()
+        elif territory_id is None:
+            check_version(version)
+            result = await session.execute(
+                delete(CustomerTerritory).where(
+                    CustomerTerritory.hub_customer_id == resolved, CustomerTerritory.version == version
+                )
+            )
+            if result.rowcount != 1:  # type: ignore[attr-defined]
+                raise StaleVersionError("the customer's territory assignment was changed; read it again")
+            return None
+        else:
+            await guarded_update(
+                session,
+                CustomerTerritory,
+                key=CustomerTerritory.hub_customer_id,
+                record_id=resolved,
+                version=version,
+                values={"territory_id": territory_id, "manual": True, "rule_id": None},
+                actor=ctx.actor,
+                what="customer territory assignment",
+            )
+        row = await session.get(CustomerTerritory, resolved, populate_existing=True)
+    return row
+
+
+async def customer_territory(ctx: RequestContext, *, customer_id: str) -> CustomerTerritory | None:
+    async with ctx.hub.db.session() as session:
+        return await session.get(CustomerTerritory, customer_id)
