@@ -173,7 +173,7 @@ class Customer:
     @strawberry.field(
         description="Everything that happened with this customer, newest first: silo episodes (orders, "
         "invoices, tickets...) and CRM activities, competitor notes and lead/opportunity events. "
-        "`kinds` filters (e.g. [\"order\", \"opportunity\"])."
+        '`kinds` filters (e.g. ["order", "opportunity"]).'
     )
     async def timeline(
         self, info: Info, first: int | None = None, after: str | None = None, kinds: list[str] | None = None

@@ -161,7 +161,9 @@ class SQLConfig(BaseModel):
     pool_size: int = Field(default=5, ge=1, le=100)
     connect_timeout_s: float = Field(default=5.0, gt=0, le=300)
     query_timeout_s: float = Field(default=30.0, gt=0, le=3600)
-    batch_size: int = Field(default=500, ge=1, le=10_000)
+    #: Both SQLite (32766 host parameters) and PostgreSQL (32767) take a few thousand keys in one IN list,
+    #: so a page of a customer 360 stays one query per level.
+    batch_size: int = Field(default=5000, ge=1, le=30_000)
     page_size: int = Field(default=1000, ge=1, le=100_000)
     #: SQLite only: switch the database file to WAL so readers and the owning application's writers do not
     #: block each other (best effort: a write-protected file keeps its journal mode).

@@ -58,7 +58,9 @@ async def customer_attributes(
     profiles = await asyncio.gather(*(customer_profile(chunk_ctx, customer=c) for c in customers))
     async with ctx.hub.db.session() as session:
         crm_rows = await session.scalars(
-            select(CrmCustomerProfile).where(CrmCustomerProfile.hub_customer_id.in_([c.id for c in customers]))
+            select(CrmCustomerProfile).where(
+                CrmCustomerProfile.hub_customer_id.in_([c.id for c in customers])
+            )
         )
         crm = {row.hub_customer_id: row for row in crm_rows}
     return {

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, SQLColumnExpression, String, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.store.models import HubCustomer
@@ -22,21 +22,115 @@ MAX_HINTS = 20
 PHONE_KEY_DIGITS = 8
 
 WEBMAIL_DOMAINS = frozenset(
-    """
-    gmail.com googlemail.com yahoo.com yahoo.co.uk yahoo.de yahoo.fr ymail.com hotmail.com hotmail.co.uk
-    hotmail.de hotmail.fr outlook.com outlook.de live.com live.de msn.com aol.com icloud.com me.com mac.com
-    gmx.de gmx.net gmx.at gmx.ch web.de t-online.de freenet.de posteo.de mailbox.org mail.ru yandex.ru
-    yandex.com proton.me protonmail.com pm.me tutanota.com wp.pl o2.pl onet.pl interia.pl op.pl
-    orange.fr free.fr laposte.net sfr.fr libero.it virgilio.it btinternet.com sky.com zoho.com
-    fastmail.com hey.com qq.com 163.com 126.com naver.com seznam.cz bluewin.ch telia.com
-    """.split()
+    (
+        "gmail.com",
+        "googlemail.com",
+        "yahoo.com",
+        "yahoo.co.uk",
+        "yahoo.de",
+        "yahoo.fr",
+        "ymail.com",
+        "hotmail.com",
+        "hotmail.co.uk",
+        "hotmail.de",
+        "hotmail.fr",
+        "outlook.com",
+        "outlook.de",
+        "live.com",
+        "live.de",
+        "msn.com",
+        "aol.com",
+        "icloud.com",
+        "me.com",
+        "mac.com",
+        "gmx.de",
+        "gmx.net",
+        "gmx.at",
+        "gmx.ch",
+        "web.de",
+        "t-online.de",
+        "freenet.de",
+        "posteo.de",
+        "mailbox.org",
+        "mail.ru",
+        "yandex.ru",
+        "yandex.com",
+        "proton.me",
+        "protonmail.com",
+        "pm.me",
+        "tutanota.com",
+        "wp.pl",
+        "o2.pl",
+        "onet.pl",
+        "interia.pl",
+        "op.pl",
+        "orange.fr",
+        "free.fr",
+        "laposte.net",
+        "sfr.fr",
+        "libero.it",
+        "virgilio.it",
+        "btinternet.com",
+        "sky.com",
+        "zoho.com",
+        "fastmail.com",
+        "hey.com",
+        "qq.com",
+        "163.com",
+        "126.com",
+        "naver.com",
+        "seznam.cz",
+        "bluewin.ch",
+        "telia.com",
+    )
 )
 
 _LEGAL_FORMS = frozenset(
-    """
-    gmbh mbh ag kg ohg ek kgaa ug co ltd limited llc llp inc incorporated corp corporation company plc sa
-    sas sarl srl spa bv nv ab as asa oy oyj aps sp zoo z o the und and group holding holdings se
-    """.split()
+    (
+        "gmbh",
+        "mbh",
+        "ag",
+        "kg",
+        "ohg",
+        "ek",
+        "kgaa",
+        "ug",
+        "co",
+        "ltd",
+        "limited",
+        "llc",
+        "llp",
+        "inc",
+        "incorporated",
+        "corp",
+        "corporation",
+        "company",
+        "plc",
+        "sa",
+        "sas",
+        "sarl",
+        "srl",
+        "spa",
+        "bv",
+        "nv",
+        "ab",
+        "as",
+        "asa",
+        "oy",
+        "oyj",
+        "aps",
+        "sp",
+        "zoo",
+        "z",
+        "o",
+        "the",
+        "und",
+        "and",
+        "group",
+        "holding",
+        "holdings",
+        "se",
+    )
 )
 _NON_WORD = re.compile(r"[^\w]+")
 
@@ -73,10 +167,11 @@ def normalize_company(name: str | None) -> str:
     return " ".join(words)
 
 
-def _digits_only(column: ColumnElement[str]) -> ColumnElement[str]:
+def _digits_only(column: SQLColumnExpression[str]) -> SQLColumnExpression[str]:
+    digits = column
     for char in (" ", "-", ".", "(", ")", "/", "+"):
-        column = func.replace(column, char, "")
-    return column
+        digits = func.replace(digits, char, "", type_=String)
+    return digits
 
 
 async def find_duplicate_hints(
@@ -156,13 +251,19 @@ async def find_duplicate_hints(
         )
         customer_rows = {row.id: row for row in customers}
         choices = {("lead", rid): normalize_company(row.company) for rid, row in lead_rows.items()}
-        choices.update({("customer", cid): normalize_company(row.display_name) for cid, row in customer_rows.items()})
+        choices.update(
+            {("customer", cid): normalize_company(row.display_name) for cid, row in customer_rows.items()}
+        )
         for _choice, score, (record_type, record_id) in process.extract(
-            wanted, choices, scorer=fuzz.token_sort_ratio, score_cutoff=SIMILAR_COMPANY_CUTOFF, limit=MAX_HINTS
+            wanted,
+            choices,
+            scorer=fuzz.token_sort_ratio,
+            score_cutoff=SIMILAR_COMPANY_CUTOFF,
+            limit=MAX_HINTS,
         ):
             if record_type == "lead":
-                row = lead_rows[record_id]
-                name = f"{row.name} ({row.company})"
+                lead_row = lead_rows[record_id]
+                name = f"{lead_row.name} ({lead_row.company})"
             else:
                 name = customer_rows[record_id].display_name
             add(record_type, record_id, name, "SIMILAR_COMPANY", score / 100)

@@ -27,7 +27,9 @@ class CrmLoaders:
             self._by_id(CustomerTerritory, CustomerTerritory.hub_customer_id)
         )
         self.members: DataLoader[str, list[TerritoryMember]] = DataLoader(
-            self._grouped(TerritoryMember, TerritoryMember.territory_id, TerritoryMember.role, TerritoryMember.id)
+            self._grouped(
+                TerritoryMember, TerritoryMember.territory_id, TerritoryMember.role, TerritoryMember.id
+            )
         )
         self.rules: DataLoader[str, list[TerritoryRule]] = DataLoader(
             self._grouped(TerritoryRule, TerritoryRule.territory_id, TerritoryRule.priority, TerritoryRule.id)
@@ -66,6 +68,8 @@ class CrmLoaders:
             )
             grouped: dict[str, list[str]] = {}
             for opportunity_id, competitor in rows:
+                if opportunity_id is None:
+                    continue
                 names = grouped.setdefault(opportunity_id, [])
                 if competitor not in names:
                     names.append(competitor)

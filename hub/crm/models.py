@@ -68,7 +68,9 @@ class TerritoryRule(Audited, Base):
     __tablename__ = "crm_territory_rules"
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
-    territory_id: Mapped[str] = mapped_column(ForeignKey("crm_territories.id", ondelete="CASCADE"), index=True)
+    territory_id: Mapped[str] = mapped_column(
+        ForeignKey("crm_territories.id", ondelete="CASCADE"), index=True
+    )
     name: Mapped[str] = mapped_column(String(200))
     #: Lower numbers are evaluated first; the first matching rule wins.
     priority: Mapped[int] = mapped_column(Integer, default=100)
@@ -84,7 +86,9 @@ class TerritoryMember(Audited, Base):
     __tablename__ = "crm_territory_members"
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
-    territory_id: Mapped[str] = mapped_column(ForeignKey("crm_territories.id", ondelete="CASCADE"), index=True)
+    territory_id: Mapped[str] = mapped_column(
+        ForeignKey("crm_territories.id", ondelete="CASCADE"), index=True
+    )
     rep_id: Mapped[str] = mapped_column(ForeignKey("crm_sales_reps.id", ondelete="CASCADE"), index=True)
     role: Mapped[str] = mapped_column(String(20))
 
@@ -99,7 +103,9 @@ class CustomerTerritory(Audited, Base):
     hub_customer_id: Mapped[str] = mapped_column(
         ForeignKey("hub_customers.id", ondelete="CASCADE"), primary_key=True
     )
-    territory_id: Mapped[str] = mapped_column(ForeignKey("crm_territories.id", ondelete="CASCADE"), index=True)
+    territory_id: Mapped[str] = mapped_column(
+        ForeignKey("crm_territories.id", ondelete="CASCADE"), index=True
+    )
     manual: Mapped[bool] = mapped_column(Boolean, default=False)
     rule_id: Mapped[str | None] = mapped_column(ForeignKey("crm_territory_rules.id", ondelete="SET NULL"))
 

@@ -163,6 +163,14 @@ def _tokenize(expression: str) -> list[str]:
     return tokens
 
 
+def _any_of(parts: Sequence[Predicate]) -> Predicate:
+    return lambda results: any(part(results) for part in parts)
+
+
+def _all_of(parts: Sequence[Predicate]) -> Predicate:
+    return lambda results: all(part(results) for part in parts)
+
+
 def parse_expression(expression: str, condition_count: int) -> Predicate:
     """Compile ``(1 AND 2) OR NOT 3``; AND binds tighter than OR. Bad syntax or numbers raise."""
     tokens = _tokenize(expression)
@@ -186,14 +194,14 @@ def parse_expression(expression: str, condition_count: int) -> Predicate:
         while peek() == "OR":
             take()
             parts.append(parse_and())
-        return parts[0] if len(parts) == 1 else (lambda r, ps=tuple(parts): any(p(r) for p in ps))
+        return parts[0] if len(parts) == 1 else _any_of(parts)
 
     def parse_and() -> Predicate:
         parts = [parse_not()]
         while peek() == "AND":
             take()
             parts.append(parse_not())
-        return parts[0] if len(parts) == 1 else (lambda r, ps=tuple(parts): all(p(r) for p in ps))
+        return parts[0] if len(parts) == 1 else _all_of(parts)
 
     def parse_not() -> Predicate:
         if peek() == "NOT":
@@ -207,7 +215,9 @@ def parse_expression(expression: str, condition_count: int) -> Predicate:
                 raise ValidationError("expression: missing ')'", field="expression")
             return inner
         if not token.isdigit():
-            raise ValidationError(f"expression: expected a condition number, got {token!r}", field="expression")
+            raise ValidationError(
+                f"expression: expected a condition number, got {token!r}", field="expression"
+            )
         number = int(token)
         if not 1 <= number <= condition_count:
             raise ValidationError(

@@ -13,6 +13,7 @@ from typing import Any
 from .errors import ValidationError
 
 Cleaner = Callable[[Any, str], Any]
+TextCleaner = Callable[[Any, str], str | None]
 
 MAX_MONEY = Decimal("1000000000000")  # a trillion: anything larger is a typo, not a deal
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
@@ -31,9 +32,7 @@ class Field:
     required: bool = False
 
 
-def clean_fields(
-    values: Mapping[str, Any], spec: Mapping[str, Field], *, creating: bool
-) -> dict[str, Any]:
+def clean_fields(values: Mapping[str, Any], spec: Mapping[str, Field], *, creating: bool) -> dict[str, Any]:
     """Clean ``values`` against ``spec``; returns column -> value. Creating also enforces required fields."""
     for name in values:
         if name not in spec:
@@ -51,7 +50,7 @@ def clean_fields(
     return cleaned
 
 
-def text(max_length: int, *, multiline: bool = False) -> Cleaner:
+def text(max_length: int, *, multiline: bool = False) -> TextCleaner:
     def clean(value: Any, field: str) -> str | None:
         if value is None:
             return None
@@ -87,7 +86,7 @@ def phone(value: Any, field: str) -> str | None:
     return cleaned
 
 
-def _code(pattern: re.Pattern[str], what: str) -> Cleaner:
+def _code(pattern: re.Pattern[str], what: str) -> TextCleaner:
     def clean(value: Any, field: str) -> str | None:
         cleaned = text(100)(value, field)
         if cleaned is None:
@@ -174,7 +173,7 @@ def choice(options: Sequence[str]) -> Cleaner:
 
 
 def date(value: Any, field: str) -> dt.date | None:
-    if value is None or isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+    if value is None or (isinstance(value, dt.date) and not isinstance(value, dt.datetime)):
         return value
     if isinstance(value, str) and value.strip():
         try:

@@ -51,7 +51,8 @@ async def guarded_update(
     only_if: tuple[ColumnElement[bool], ...] = (),
     otherwise: HubError | None = None,
 ) -> int:
-    """Apply ``values`` if the record still has ``version`` (and satisfies ``only_if``); return the new version.
+    """Apply ``values`` if the record still has ``version`` (and satisfies ``only_if``); returns the new
+    version.
 
     Raises ``NotFoundError`` for an unknown id, ``StaleVersionError`` when the version moved on, and
     ``otherwise`` when the version matched but an ``only_if`` condition did not.

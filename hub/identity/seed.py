@@ -39,17 +39,10 @@ async def seed_identity_map(hub: Hub, *, since: datetime | None = None) -> SeedR
     report = SeedReport()
     for source in hub.settings.identity.seed_sources:
         async with hub.db.session() as session:
-            known = dict(
-                (
-                    await session.execute(
-                        select(CustomerLink.external_id, CustomerLink.hub_customer_id).where(
-                            CustomerLink.source == source
-                        )
-                    )
-                )
-                .tuples()
-                .all()
+            rows = await session.execute(
+                select(CustomerLink.external_id, CustomerLink.hub_customer_id).where(CustomerLink.source == source)
             )
+            known: dict[str, str] = {external_id: hub_id for external_id, hub_id in rows}
         batch: list[CustomerRecord] = []
         count = 0
         async for record in hub.sources.scan(source, Entity.CUSTOMER, since):

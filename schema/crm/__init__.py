@@ -14,11 +14,26 @@ from .territories import TerritoryMutation, TerritoryQuery
 
 CrmQuery = merge_types(
     "CrmQuery",
-    (LeadQuery, OpportunityQuery, TerritoryQuery, SalesRepQuery, CompetitorQuery, ActivityQuery, ProfileQuery),
+    (
+        LeadQuery,
+        OpportunityQuery,
+        TerritoryQuery,
+        SalesRepQuery,
+        CompetitorQuery,
+        ActivityQuery,
+        ProfileQuery,
+    ),
 )
 CrmMutation = merge_types(
     "CrmMutation",
-    (LeadMutation, OpportunityMutation, TerritoryMutation, SalesRepMutation, CompetitorMutation, ActivityMutation),
+    (
+        LeadMutation,
+        OpportunityMutation,
+        TerritoryMutation,
+        SalesRepMutation,
+        CompetitorMutation,
+        ActivityMutation,
+    ),
 )
 
 __all__ = ["CrmMutation", "CrmQuery"]

@@ -12,7 +12,7 @@ from hub.crm.services import activities as service
 
 from ..context import Info
 from ..relay import Connection
-from .common import Audited, CrmError, SalesRep, attempt, audit, changes, load_rep, optional_id
+from .common import Audited, CrmError, SalesRep, attempt, audit, changes, from_id, load_rep, to_id
 
 
 @strawberry.enum
@@ -48,9 +48,9 @@ class Activity(Audited):
             due_at=row.due_at,
             done=row.done,
             completed_at=row.completed_at,
-            customer_id=optional_id(row.customer_id),
-            lead_id=optional_id(row.lead_id),
-            opportunity_id=optional_id(row.opportunity_id),
+            customer_id=to_id(row.customer_id),
+            lead_id=to_id(row.lead_id),
+            opportunity_id=to_id(row.opportunity_id),
             _row=row,
             **audit(row),
         )
@@ -99,15 +99,24 @@ class ActivityQuery:
         done: bool | None = None,
     ) -> Connection[Activity]:
         page = await service.list_activities(
-            info.context, first=first, after=after, customer_id=optional_id(customer), lead_id=optional_id(lead),
-            opportunity_id=optional_id(opportunity), owner_id=optional_id(owner),
-            type=type.value if type else None, done=done,
+            info.context,
+            first=first,
+            after=after,
+            customer_id=from_id(customer),
+            lead_id=from_id(lead),
+            opportunity_id=from_id(opportunity),
+            owner_id=from_id(owner),
+            type=type.value if type else None,
+            done=done,
         )
         return Connection.from_page(page, Activity.from_row)
 
     @strawberry.field(description="The rep's open tasks, earliest due first (undated last).")
     async def call_queue(self, info: Info, owner: strawberry.ID, first: int = 50) -> list[Activity]:
-        return [Activity.from_row(r) for r in await service.call_queue(info.context, owner_id=str(owner), limit=first)]
+        return [
+            Activity.from_row(r)
+            for r in await service.call_queue(info.context, owner_id=str(owner), limit=first)
+        ]
 
 
 @strawberry.type
@@ -120,6 +129,10 @@ class ActivityMutation:
     async def update_activity(
         self, info: Info, id: strawberry.ID, version: int, input: ActivityInput
     ) -> ActivityPayload:
-        return _activity(*await attempt(service.update_activity(
-            info.context, activity_id=str(id), version=version, changes=changes(input)
-        )))
+        return _activity(
+            *await attempt(
+                service.update_activity(
+                    info.context, activity_id=str(id), version=version, changes=changes(input)
+                )
+            )
+        )

@@ -54,8 +54,14 @@ def changes(data: Any) -> dict[str, Any]:
     return sent
 
 
-def optional_id(value: strawberry.ID | None) -> str | None:
+def from_id(value: strawberry.ID | None) -> str | None:
+    """An id argument as the services take it."""
     return None if value is None else str(value)
+
+
+def to_id(value: str | None) -> strawberry.ID | None:
+    """A stored reference as a GraphQL ID."""
+    return None if value is None else strawberry.ID(value)
 
 
 @strawberry.interface(description="Who created and last changed a CRM record, when, and its version.")

@@ -12,7 +12,7 @@ from hub.crm.services import competitors as service
 from hub.crm.validation import from_minor
 
 from ..context import Info
-from .common import Audited, CrmError, attempt, audit, changes, optional_id
+from .common import Audited, CrmError, attempt, audit, changes, from_id, to_id
 
 
 @strawberry.enum
@@ -40,8 +40,8 @@ class CompetitorNote(Audited):
         return cls(
             id=strawberry.ID(row.id),
             competitor=row.competitor,
-            customer_id=optional_id(row.customer_id),
-            opportunity_id=optional_id(row.opportunity_id),
+            customer_id=to_id(row.customer_id),
+            opportunity_id=to_id(row.opportunity_id),
             strengths=row.strengths,
             weaknesses=row.weaknesses,
             observed_price=from_minor(row.observed_price_minor),
@@ -104,7 +104,9 @@ class CompetitorQuery:
         competitor: str | None = None,
     ) -> list[CompetitorNote]:
         rows = await service.list_competitor_notes(
-            info.context, customer_id=optional_id(customer), opportunity_id=optional_id(opportunity),
+            info.context,
+            customer_id=from_id(customer),
+            opportunity_id=from_id(opportunity),
             competitor=competitor,
         )
         return [CompetitorNote.from_row(r) for r in rows]
@@ -113,10 +115,16 @@ class CompetitorQuery:
     async def competitor_summary(self, info: Info, competitor: str | None = None) -> list[CompetitorSummary]:
         return [
             CompetitorSummary(
-                competitor=s.competitor, notes=s.notes, wins=s.wins, losses=s.losses, unknown=s.unknown,
+                competitor=s.competitor,
+                notes=s.notes,
+                wins=s.wins,
+                losses=s.losses,
+                unknown=s.unknown,
                 opportunities=s.opportunities,
-                average_prices=[PriceAverage(currency=p.currency, average=p.average, notes=p.notes)
-                                for p in s.average_prices],
+                average_prices=[
+                    PriceAverage(currency=p.currency, average=p.average, notes=p.notes)
+                    for p in s.average_prices
+                ],
             )
             for s in await service.competitor_summary(info.context, competitor=competitor)
         ]
@@ -132,6 +140,10 @@ class CompetitorMutation:
     async def update_competitor_note(
         self, info: Info, id: strawberry.ID, version: int, input: CompetitorNoteInput
     ) -> CompetitorNotePayload:
-        return _note(*await attempt(service.update_competitor_note(
-            info.context, note_id=str(id), version=version, changes=changes(input)
-        )))
+        return _note(
+            *await attempt(
+                service.update_competitor_note(
+                    info.context, note_id=str(id), version=version, changes=changes(input)
+                )
+            )
+        )

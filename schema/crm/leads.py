@@ -20,7 +20,7 @@ from hub.services.customers import get_customer
 
 from ..context import Info
 from ..relay import Connection
-from .common import Audited, CrmError, SalesRep, attempt, audit, changes, load_rep, optional_id
+from .common import Audited, CrmError, SalesRep, attempt, audit, changes, from_id, load_rep
 from .territories import Territory
 
 if TYPE_CHECKING:
@@ -304,8 +304,8 @@ class LeadQuery:
             first=first,
             after=after,
             status=status.value if status else None,
-            owner_id=optional_id(owner),
-            territory_id=optional_id(territory),
+            owner_id=from_id(owner),
+            territory_id=from_id(territory),
             include_subterritories=include_subterritories,
             search=search,
         )
@@ -323,20 +323,33 @@ class LeadMutation:
         return LeadPayload(lead=Lead.from_row(result.lead), duplicates=duplicates, errors=[])
 
     @strawberry.mutation
-    async def update_lead(self, info: Info, id: strawberry.ID, version: int, input: LeadUpdateInput) -> LeadPayload:
-        return _lead(*await attempt(
-            service.update_lead(info.context, lead_id=str(id), version=version, changes=changes(input))
-        ))
-
-    @strawberry.mutation(description="Set owner and territory by hand (null clears); assignment runs keep them.")
-    async def assign_lead(
-        self, info: Info, id: strawberry.ID, version: int, owner_id: strawberry.ID | None = None,
-        territory_id: strawberry.ID | None = None,
+    async def update_lead(
+        self, info: Info, id: strawberry.ID, version: int, input: LeadUpdateInput
     ) -> LeadPayload:
-        return _lead(*await attempt(service.assign_lead(
-            info.context, lead_id=str(id), version=version, owner_id=optional_id(owner_id),
-            territory_id=optional_id(territory_id),
-        )))
+        return _lead(
+            *await attempt(
+                service.update_lead(info.context, lead_id=str(id), version=version, changes=changes(input))
+            )
+        )
+
+    @strawberry.mutation(
+        description="Set owner and/or territory by hand; an omitted argument is kept, null clears it. "
+        "Assignment runs keep a territory set here."
+    )
+    async def assign_lead(
+        self,
+        info: Info,
+        id: strawberry.ID,
+        version: int,
+        owner_id: strawberry.ID | None = strawberry.UNSET,
+        territory_id: strawberry.ID | None = strawberry.UNSET,
+    ) -> LeadPayload:
+        owner = service.KEEP if owner_id is strawberry.UNSET else from_id(owner_id)
+        territory = service.KEEP if territory_id is strawberry.UNSET else from_id(territory_id)
+        call = service.assign_lead(
+            info.context, lead_id=str(id), version=version, owner_id=owner, territory_id=territory
+        )
+        return _lead(*await attempt(call))
 
     @strawberry.mutation
     async def qualify_lead(self, info: Info, id: strawberry.ID, version: int) -> LeadPayload:
@@ -344,9 +357,11 @@ class LeadMutation:
 
     @strawberry.mutation
     async def disqualify_lead(self, info: Info, id: strawberry.ID, version: int, reason: str) -> LeadPayload:
-        return _lead(*await attempt(
-            service.disqualify_lead(info.context, lead_id=str(id), version=version, reason=reason)
-        ))
+        return _lead(
+            *await attempt(
+                service.disqualify_lead(info.context, lead_id=str(id), version=version, reason=reason)
+            )
+        )
 
     @strawberry.mutation(description="Convert into an existing or a new customer, optionally opening a deal.")
     async def convert_lead(
@@ -356,12 +371,19 @@ class LeadMutation:
         from .opportunities import Opportunity
 
         data = input or ConvertLeadInput()
-        result, errors = await attempt(conversion.convert_lead(
-            info.context, lead_id=str(id), version=version, customer_id=optional_id(data.customer_id),
-            opportunity=changes(data.opportunity) if data.opportunity is not None else None,
-        ))
+        result, errors = await attempt(
+            conversion.convert_lead(
+                info.context,
+                lead_id=str(id),
+                version=version,
+                customer_id=from_id(data.customer_id),
+                opportunity=changes(data.opportunity) if data.opportunity is not None else None,
+            )
+        )
         if result is None:
-            return ConvertLeadPayload(lead=None, customer=None, opportunity=None, created_customer=False, errors=errors)
+            return ConvertLeadPayload(
+                lead=None, customer=None, opportunity=None, created_customer=False, errors=errors
+            )
         return ConvertLeadPayload(
             lead=Lead.from_row(result.lead),
             customer=Customer(_row=result.customer),
@@ -377,14 +399,25 @@ class LeadMutation:
     async def import_leads(self, info: Info, csv: str, dry_run: bool = False) -> ImportLeadsPayload:
         report, errors = await attempt(lead_import.import_leads(info.context, csv_text=csv, dry_run=dry_run))
         if report is None:
-            return ImportLeadsPayload(dry_run=dry_run, rows=0, imported=0, leads=[], row_errors=[], errors=errors)
-        row_errors = [CsvRowError(row=e.row, field=e.field, code=e.code, message=e.message) for e in report.errors]
+            return ImportLeadsPayload(
+                dry_run=dry_run, rows=0, imported=0, leads=[], row_errors=[], errors=errors
+            )
+        row_errors = [
+            CsvRowError(row=e.row, field=e.field, code=e.code, message=e.message) for e in report.errors
+        ]
         if row_errors:
-            errors = [CrmError(
-                code="IMPORT_FAILED", field="csv",
-                message=f"{len(row_errors)} problem(s) in the CSV; nothing was imported",
-            )]
+            errors = [
+                CrmError(
+                    code="IMPORT_FAILED",
+                    field="csv",
+                    message=f"{len(row_errors)} problem(s) in the CSV; nothing was imported",
+                )
+            ]
         return ImportLeadsPayload(
-            dry_run=report.dry_run, rows=report.rows, imported=len(report.imported),
-            leads=[Lead.from_row(r) for r in report.imported], row_errors=row_errors, errors=errors,
+            dry_run=report.dry_run,
+            rows=report.rows,
+            imported=len(report.imported),
+            leads=[Lead.from_row(r) for r in report.imported],
+            row_errors=row_errors,
+            errors=errors,
         )

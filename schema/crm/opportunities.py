@@ -20,7 +20,7 @@ from hub.services.customers import get_customer
 
 from ..context import Info
 from ..relay import Connection
-from .common import Audited, CrmError, SalesRep, attempt, audit, changes, load_rep, optional_id
+from .common import Audited, CrmError, SalesRep, attempt, audit, changes, from_id, load_rep, to_id
 from .territories import Territory
 
 if TYPE_CHECKING:
@@ -100,7 +100,7 @@ class Opportunity(Audited):
             forecast_category=ForecastCategory(row.forecast_category),
             lost_reason=row.lost_reason,
             closed_at=row.closed_at,
-            lead_id=optional_id(row.lead_id),
+            lead_id=to_id(row.lead_id),
             _row=row,
             **audit(row),
         )
@@ -136,7 +136,9 @@ class OpportunityInput:
     currency: str
     stage: str
     close_date: dt.date
-    probability: int | None = strawberry.field(default=strawberry.UNSET, description="Defaults to the stage's.")
+    probability: int | None = strawberry.field(
+        default=strawberry.UNSET, description="Defaults to the stage's."
+    )
     forecast_category: ForecastCategory | None = strawberry.UNSET
     owner_id: strawberry.ID | None = strawberry.UNSET
     territory_id: strawberry.ID | None = strawberry.field(
@@ -220,9 +222,15 @@ class OpportunityQuery:
         open_only: bool = False,
     ) -> Connection[Opportunity]:
         page = await service.list_opportunities(
-            info.context, first=first, after=after, customer_id=optional_id(customer), stage=stage,
-            owner_id=optional_id(owner), territory_id=optional_id(territory),
-            include_subterritories=include_subterritories, open_only=open_only,
+            info.context,
+            first=first,
+            after=after,
+            customer_id=from_id(customer),
+            stage=stage,
+            owner_id=from_id(owner),
+            territory_id=from_id(territory),
+            include_subterritories=include_subterritories,
+            open_only=open_only,
         )
         return Connection.from_page(page, Opportunity.from_row)
 
@@ -232,14 +240,24 @@ class OpportunityQuery:
 
     @strawberry.field(description="Open deals (all with includeClosed) per group and currency.")
     async def pipeline(
-        self, info: Info, group_by: PipelineGrouping, include_closed: bool = False, currency: str | None = None
+        self,
+        info: Info,
+        group_by: PipelineGrouping,
+        include_closed: bool = False,
+        currency: str | None = None,
     ) -> list[PipelineGroup]:
         groups = await pipeline_service.pipeline(
             info.context, group_by=group_by.value, include_closed=include_closed, currency=currency
         )
         return [
-            PipelineGroup(key=g.key, label=g.label, currency=g.currency, count=g.count, amount=g.amount,
-                          weighted_amount=g.weighted_amount)
+            PipelineGroup(
+                key=g.key,
+                label=g.label,
+                currency=g.currency,
+                count=g.count,
+                amount=g.amount,
+                weighted_amount=g.weighted_amount,
+            )
             for g in groups
         ]
 
@@ -254,9 +272,13 @@ class OpportunityMutation:
     async def update_opportunity(
         self, info: Info, id: strawberry.ID, version: int, input: OpportunityUpdateInput
     ) -> OpportunityPayload:
-        return _opportunity(*await attempt(service.update_opportunity(
-            info.context, opportunity_id=str(id), version=version, changes=changes(input)
-        )))
+        return _opportunity(
+            *await attempt(
+                service.update_opportunity(
+                    info.context, opportunity_id=str(id), version=version, changes=changes(input)
+                )
+            )
+        )
 
     @strawberry.mutation(description="Add a stage (version null) or change one (its current version).")
     async def configure_opportunity_stage(

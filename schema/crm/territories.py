@@ -18,7 +18,7 @@ from hub.crm.services import assignment
 from hub.crm.services import territories as service
 
 from ..context import Info
-from .common import Audited, CrmError, SalesRep, attempt, audit, changes, load_rep, optional_id
+from .common import Audited, CrmError, SalesRep, attempt, audit, changes, from_id, load_rep, to_id
 
 
 @strawberry.enum
@@ -77,7 +77,9 @@ class TerritoryMember(Audited):
         return cls(id=strawberry.ID(row.id), role=MemberRole(row.role), _row=row, **audit(row))
 
 
-@strawberry.type(description="One condition; text operators compare case-insensitively, BETWEEN is [min, max).")
+@strawberry.type(
+    description="One condition; text operators compare case-insensitively, BETWEEN is [min, max)."
+)
 class RuleCondition:
     field: RuleField
     operator: RuleOperator
@@ -138,7 +140,7 @@ class Territory(Audited):
             name=row.name,
             type=TerritoryType(row.type),
             description=row.description,
-            parent_id=optional_id(row.parent_id),
+            parent_id=to_id(row.parent_id),
             _row=row,
             **audit(row),
         )
@@ -156,7 +158,9 @@ class Territory(Audited):
 
     @strawberry.field
     async def members(self, info: Info) -> list[TerritoryMember]:
-        return [TerritoryMember.from_row(r) for r in await crm_loaders(info.context).members.load(self._row.id)]
+        return [
+            TerritoryMember.from_row(r) for r in await crm_loaders(info.context).members.load(self._row.id)
+        ]
 
     @strawberry.field
     async def rules(self, info: Info) -> list[TerritoryRule]:
@@ -180,7 +184,7 @@ class CustomerTerritory(Audited):
         return cls(
             customer_id=strawberry.ID(row.hub_customer_id),
             manual=row.manual,
-            rule_id=optional_id(row.rule_id),
+            rule_id=to_id(row.rule_id),
             _row=row,
             **audit(row),
         )
@@ -217,7 +221,13 @@ def _rule_changes(data: TerritoryRuleInput) -> dict[str, object]:
     sent = changes(data)
     if isinstance(sent.get("conditions"), list):
         sent["conditions"] = [
-            {"field": c.field.value, "operator": c.operator.value, "values": c.values or [], "min": c.min, "max": c.max}
+            {
+                "field": c.field.value,
+                "operator": c.operator.value,
+                "values": c.values or [],
+                "min": c.min,
+                "max": c.max,
+            }
             for c in data.conditions or []
         ]
     return sent
@@ -309,7 +319,9 @@ class TerritoryMutation:
     async def update_territory(
         self, info: Info, id: strawberry.ID, version: int, input: TerritoryInput
     ) -> TerritoryPayload:
-        call = service.update_territory(info.context, territory_id=str(id), version=version, changes=changes(input))
+        call = service.update_territory(
+            info.context, territory_id=str(id), version=version, changes=changes(input)
+        )
         return _territory(*await attempt(call))
 
     @strawberry.mutation
@@ -317,7 +329,9 @@ class TerritoryMutation:
         self, info: Info, territory_id: strawberry.ID, rep_id: strawberry.ID, role: MemberRole
     ) -> TerritoryMemberPayload:
         row, errors = await attempt(
-            service.add_territory_member(info.context, territory_id=str(territory_id), rep_id=str(rep_id), role=role.value)
+            service.add_territory_member(
+                info.context, territory_id=str(territory_id), rep_id=str(rep_id), role=role.value
+            )
         )
         return TerritoryMemberPayload(member=TerritoryMember.from_row(row) if row else None, errors=errors)
 
@@ -332,7 +346,9 @@ class TerritoryMutation:
 
     @strawberry.mutation
     async def remove_territory_member(self, info: Info, id: strawberry.ID, version: int) -> DeletePayload:
-        _, errors = await attempt(service.remove_territory_member(info.context, member_id=str(id), version=version))
+        _, errors = await attempt(
+            service.remove_territory_member(info.context, member_id=str(id), version=version)
+        )
         return DeletePayload(deleted=not errors, errors=errors)
 
     @strawberry.mutation
@@ -340,7 +356,9 @@ class TerritoryMutation:
         self, info: Info, territory_id: strawberry.ID, input: TerritoryRuleInput
     ) -> TerritoryRulePayload:
         row, errors = await attempt(
-            service.create_territory_rule(info.context, territory_id=str(territory_id), fields=_rule_changes(input))
+            service.create_territory_rule(
+                info.context, territory_id=str(territory_id), fields=_rule_changes(input)
+            )
         )
         return TerritoryRulePayload(rule=TerritoryRule.from_row(row) if row else None, errors=errors)
 
@@ -349,13 +367,17 @@ class TerritoryMutation:
         self, info: Info, id: strawberry.ID, version: int, input: TerritoryRuleInput
     ) -> TerritoryRulePayload:
         row, errors = await attempt(
-            service.update_territory_rule(info.context, rule_id=str(id), version=version, changes=_rule_changes(input))
+            service.update_territory_rule(
+                info.context, rule_id=str(id), version=version, changes=_rule_changes(input)
+            )
         )
         return TerritoryRulePayload(rule=TerritoryRule.from_row(row) if row else None, errors=errors)
 
     @strawberry.mutation
     async def delete_territory_rule(self, info: Info, id: strawberry.ID, version: int) -> DeletePayload:
-        _, errors = await attempt(service.delete_territory_rule(info.context, rule_id=str(id), version=version))
+        _, errors = await attempt(
+            service.delete_territory_rule(info.context, rule_id=str(id), version=version)
+        )
         return DeletePayload(deleted=not errors, errors=errors)
 
     @strawberry.mutation(
@@ -363,16 +385,27 @@ class TerritoryMutation:
         "assignment's version, or null when the customer had none."
     )
     async def assign_customer_territory(
-        self, info: Info, customer_id: strawberry.ID, territory_id: strawberry.ID | None, version: int | None = None
+        self,
+        info: Info,
+        customer_id: strawberry.ID,
+        territory_id: strawberry.ID | None,
+        version: int | None = None,
     ) -> CustomerTerritoryPayload:
         row, errors = await attempt(
             service.assign_customer_territory(
-                info.context, customer_id=str(customer_id), territory_id=optional_id(territory_id), version=version
+                info.context,
+                customer_id=str(customer_id),
+                territory_id=from_id(territory_id),
+                version=version,
             )
         )
-        return CustomerTerritoryPayload(assignment=CustomerTerritory.from_row(row) if row else None, errors=errors)
+        return CustomerTerritoryPayload(
+            assignment=CustomerTerritory.from_row(row) if row else None, errors=errors
+        )
 
-    @strawberry.mutation(description="Assign every customer and open lead by the rules; manual ones are kept.")
+    @strawberry.mutation(
+        description="Assign every customer and open lead by the rules; manual ones are kept."
+    )
     async def run_territory_assignment(self, info: Info) -> TerritoryAssignmentReport:
         report = await assignment.run_territory_assignment(info.context)
         return TerritoryAssignmentReport(
@@ -380,7 +413,12 @@ class TerritoryMutation:
             leads=AssignmentCounts(**vars(report.leads)),
             lead_owners_set=report.lead_owners_set,
             per_territory=[
-                TerritoryTally(territory_id=strawberry.ID(t.territory_id), name=t.name, customers=t.customers, leads=t.leads)
+                TerritoryTally(
+                    territory_id=strawberry.ID(t.territory_id),
+                    name=t.name,
+                    customers=t.customers,
+                    leads=t.leads,
+                )
                 for t in report.per_territory
             ],
             seconds=report.seconds,

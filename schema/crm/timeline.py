@@ -17,8 +17,10 @@ from ..relay import Connection
 
 @strawberry.type(description="One thing that happened with a customer, in a silo or in the CRM.")
 class TimelineEpisode:
-    kind: str = strawberry.field(description="order, invoice, payment, ticket, campaign, activity, "
-                                 "competitor_note, lead, opportunity ...")
+    kind: str = strawberry.field(
+        description="order, invoice, payment, ticket, campaign, activity, "
+        "competitor_note, lead, opportunity ..."
+    )
     action: str | None = strawberry.field(description="What happened: call, stage_changed, won, shipped ...")
     occurred_at: dt.datetime
     title: str

@@ -43,7 +43,9 @@ async def _check_links(session: Any, values: dict[str, Any]) -> None:
         raise NotFoundError(f"no lead with id {values['lead_id']!r}", field="lead_id")
     opportunity_id = values.get("opportunity_id")
     if opportunity_id is not None:
-        customer = await session.scalar(select(Opportunity.customer_id).where(Opportunity.id == opportunity_id))
+        customer = await session.scalar(
+            select(Opportunity.customer_id).where(Opportunity.id == opportunity_id)
+        )
         if customer is None:
             raise NotFoundError(f"no opportunity with id {opportunity_id!r}", field="opportunity_id")
         if values.get("customer_id") is None:
@@ -60,7 +62,9 @@ def _done_fields(values: dict[str, Any]) -> None:
 async def create_activity(ctx: RequestContext, *, fields: Mapping[str, Any]) -> Activity:
     values = clean_fields(fields, ACTIVITY_FIELDS, creating=True)
     if not any(values.get(k) for k in ("customer_id", "lead_id", "opportunity_id")):
-        raise ValidationError("an activity belongs to a customer, a lead or an opportunity", field="customer_id")
+        raise ValidationError(
+            "an activity belongs to a customer, a lead or an opportunity", field="customer_id"
+        )
     values.setdefault("done", False)
     _done_fields(values)
     async with write_transaction(ctx) as session:
@@ -81,13 +85,21 @@ async def update_activity(
     async with write_transaction(ctx) as session:
         await _check_links(session, values)
         await guarded_update(
-            session, Activity, key=Activity.id, record_id=activity_id, version=version, values=values,
-            actor=ctx.actor, what="activity",
+            session,
+            Activity,
+            key=Activity.id,
+            record_id=activity_id,
+            version=version,
+            values=values,
+            actor=ctx.actor,
+            what="activity",
         )
         activity = await session.get(Activity, activity_id, populate_existing=True)
         assert activity is not None
         if not (activity.customer_id or activity.lead_id or activity.opportunity_id):
-            raise ValidationError("an activity belongs to a customer, a lead or an opportunity", field="customer_id")
+            raise ValidationError(
+                "an activity belongs to a customer, a lead or an opportunity", field="customer_id"
+            )
     return activity
 
 
@@ -124,8 +136,13 @@ async def list_activities(
         statement = statement.where(Activity.done.is_(done))
     async with ctx.hub.db.session() as session:
         return await keyset_page(
-            ctx, session, statement, kind="activities",
-            keys=[timestamp_key(Activity.created_at), SortKey(Activity.id)], first=first, after=after,
+            ctx,
+            session,
+            statement,
+            kind="activities",
+            keys=[timestamp_key(Activity.created_at), SortKey(Activity.id)],
+            first=first,
+            after=after,
             descending=True,
         )
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, delete, func, select, update
+from sqlalchemy import Table, bindparam, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,6 +21,7 @@ from ..models import CustomerTerritory, Lead, SalesRep, Territory, TerritoryMemb
 from ..rules import CompiledRule, Condition, combine, first_match, order_rules
 from ..types import utcnow
 from ..versioning import write_transaction
+from .common import dialect_name
 
 CHUNK = 500
 
@@ -118,7 +119,9 @@ async def _assign_customers(ctx: RequestContext, rules: list[CompiledRule], repo
                 continue
             counts.assigned += 1
             if existing is None:
-                inserts.append({"hub_customer_id": customer.id, "territory_id": rule.territory_id, "rule_id": rule.id})
+                inserts.append(
+                    {"hub_customer_id": customer.id, "territory_id": rule.territory_id, "rule_id": rule.id}
+                )
             elif (existing.territory_id, existing.rule_id) != (rule.territory_id, rule.id):
                 moves.append({"b_id": customer.id, "b_territory": rule.territory_id, "b_rule": rule.id})
         counts.changed += len(inserts) + len(moves) + len(removals)
@@ -133,13 +136,19 @@ async def _write_customer_changes(
     now, actor = utcnow(), ctx.actor
     async with write_transaction(ctx) as session:
         if inserts:
-            audit = {"manual": False, "created_at": now, "updated_at": now, "created_by": actor,
-                     "updated_by": actor, "version": 1}
-            statement = _insert(session.bind.dialect.name).values([{**row, **audit} for row in inserts])
+            audit = {
+                "manual": False,
+                "created_at": now,
+                "updated_at": now,
+                "created_by": actor,
+                "updated_by": actor,
+                "version": 1,
+            }
+            statement = _insert(dialect_name(session)).values([{**row, **audit} for row in inserts])
             # A manual assignment made meanwhile wins over the rule.
             await session.execute(statement.on_conflict_do_nothing(index_elements=["hub_customer_id"]))
         if moves:
-            table = CustomerTerritory.__table__
+            table = cast(Table, CustomerTerritory.__table__)
             connection = await session.connection()
             await connection.execute(  # Core executemany: one statement for the whole chunk
                 update(table)
@@ -206,11 +215,18 @@ async def _assign_leads(ctx: RequestContext, rules: list[CompiledRule], report: 
             if territory_id != lead.territory_id or owner != lead.owner_id:
                 counts.changed += territory_id != lead.territory_id
                 report.lead_owners_set += owner != lead.owner_id
-                changes.append({"b_id": lead.id, "b_territory": territory_id, "b_owner": owner, "b_version": lead.version})
+                changes.append(
+                    {
+                        "b_id": lead.id,
+                        "b_territory": territory_id,
+                        "b_owner": owner,
+                        "b_version": lead.version,
+                    }
+                )
         if changes:
             async with write_transaction(ctx) as session:
                 # Guarded like any update: a lead edited since it was read keeps the edit.
-                table = Lead.__table__
+                table = cast(Table, Lead.__table__)
                 connection = await session.connection()
                 await connection.execute(
                     update(table)
@@ -235,24 +251,30 @@ async def _tally(ctx: RequestContext) -> list[TerritoryTally]:
         names = dict((await session.execute(select(Territory.id, Territory.name))).all())
         customers = Counter(
             dict(
-                (await session.execute(
-                    select(CustomerTerritory.territory_id, func.count()).group_by(CustomerTerritory.territory_id)
-                )).all()
+                (
+                    await session.execute(
+                        select(CustomerTerritory.territory_id, func.count()).group_by(
+                            CustomerTerritory.territory_id
+                        )
+                    )
+                ).all()
             )
         )
         leads = Counter(
             dict(
-                (await session.execute(
-                    select(Lead.territory_id, func.count())
-                    .where(Lead.territory_id.is_not(None), Lead.status != "Converted")
-                    .group_by(Lead.territory_id)
-                )).all()
+                (
+                    await session.execute(
+                        select(Lead.territory_id, func.count())
+                        .where(Lead.territory_id.is_not(None), Lead.status != "Converted")
+                        .group_by(Lead.territory_id)
+                    )
+                ).all()
             )
         )
+    counted = {tid for tid in (*customers, *leads) if tid is not None and tid in names}
     return [
         TerritoryTally(tid, names[tid], customers[tid], leads[tid])
-        for tid in sorted(set(customers) | set(leads), key=lambda t: names.get(t, t))
-        if tid in names
+        for tid in sorted(counted, key=lambda t: names[t])
     ]
 
 

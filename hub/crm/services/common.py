@@ -20,6 +20,12 @@ from ..errors import NotFoundError, ValidationError
 from ..models import SalesRep, Territory
 
 RowT = TypeVar("RowT")
+
+
+def dialect_name(session: AsyncSession) -> str:
+    return session.get_bind().dialect.name
+
+
 _LIKE_ESCAPE = "\\"
 
 
@@ -50,14 +56,18 @@ async def require_rep(session: AsyncSession, rep_id: str | None, *, field: str =
         raise ValidationError(f"sales rep {rep_id!r} is inactive", field=field)
 
 
-async def require_territory(session: AsyncSession, territory_id: str | None, *, field: str = "territory_id") -> None:
+async def require_territory(
+    session: AsyncSession, territory_id: str | None, *, field: str = "territory_id"
+) -> None:
     if territory_id is None:
         return
     if await session.scalar(select(Territory.id).where(Territory.id == territory_id)) is None:
         raise NotFoundError(f"no territory with id {territory_id!r}", field=field)
 
 
-async def resolve_customer(session: AsyncSession, customer_id: str | None, *, field: str = "customer_id") -> str | None:
+async def resolve_customer(
+    session: AsyncSession, customer_id: str | None, *, field: str = "customer_id"
+) -> str | None:
     """The id of the hub customer ``customer_id`` names, following merges; unknown ids raise."""
     if customer_id is None:
         return None
@@ -121,7 +131,7 @@ def _after(keys: Sequence[SortKey], values: Sequence[Any], descending: bool) -> 
 async def keyset_page(
     ctx: RequestContext,
     session: AsyncSession,
-    statement: Select[tuple[RowT]],
+    statement: Select[RowT],
     *,
     kind: str,
     keys: Sequence[SortKey],

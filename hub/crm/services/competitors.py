@@ -20,6 +20,7 @@ from ..versioning import audit_values, guarded_update, write_transaction
 from .common import resolve_customer
 
 OUTCOMES = ("won", "lost", "unknown")
+_CENT = Decimal("0.01")
 
 NOTE_FIELDS: dict[str, Field] = {
     "competitor": Field(text(200), required=True),
@@ -61,7 +62,9 @@ async def _check_links(session: Any, values: dict[str, Any]) -> None:
         values["customer_id"] = await resolve_customer(session, values["customer_id"])
     opportunity_id = values.get("opportunity_id")
     if opportunity_id is not None:
-        customer = await session.scalar(select(Opportunity.customer_id).where(Opportunity.id == opportunity_id))
+        customer = await session.scalar(
+            select(Opportunity.customer_id).where(Opportunity.id == opportunity_id)
+        )
         if customer is None:
             raise NotFoundError(f"no opportunity with id {opportunity_id!r}", field="opportunity_id")
         if values.get("customer_id") is None:
@@ -73,7 +76,9 @@ async def _check_links(session: Any, values: dict[str, Any]) -> None:
 async def create_competitor_note(ctx: RequestContext, *, fields: Mapping[str, Any]) -> CompetitorNote:
     values = clean_fields(fields, NOTE_FIELDS, creating=True)
     if values.get("customer_id") is None and values.get("opportunity_id") is None:
-        raise ValidationError("a competitor note belongs to a customer, an opportunity or both", field="customer_id")
+        raise ValidationError(
+            "a competitor note belongs to a customer, an opportunity or both", field="customer_id"
+        )
     values["outcome"] = values.get("outcome") or "unknown"
     values["author"] = values.get("author") or ctx.actor
     async with write_transaction(ctx) as session:
@@ -100,13 +105,21 @@ async def update_competitor_note(
     async with write_transaction(ctx) as session:
         await _check_links(session, values)
         await guarded_update(
-            session, CompetitorNote, key=CompetitorNote.id, record_id=note_id, version=version,
-            values=values, actor=ctx.actor, what="competitor note",
+            session,
+            CompetitorNote,
+            key=CompetitorNote.id,
+            record_id=note_id,
+            version=version,
+            values=values,
+            actor=ctx.actor,
+            what="competitor note",
         )
         note = await session.get(CompetitorNote, note_id, populate_existing=True)
         assert note is not None
         if note.customer_id is None and note.opportunity_id is None:
-            raise ValidationError("a competitor note belongs to a customer, an opportunity or both", field="customer_id")
+            raise ValidationError(
+                "a competitor note belongs to a customer, an opportunity or both", field="customer_id"
+            )
         if note.observed_price_minor is not None and note.currency is None:
             raise ValidationError("currency is required with an observed price", field="currency")
     return note
@@ -120,7 +133,9 @@ async def list_competitor_notes(
     competitor: str | None = None,
     limit: int = 100,
 ) -> list[CompetitorNote]:
-    statement = select(CompetitorNote).order_by(CompetitorNote.created_at.desc(), CompetitorNote.id).limit(limit)
+    statement = (
+        select(CompetitorNote).order_by(CompetitorNote.created_at.desc(), CompetitorNote.id).limit(limit)
+    )
     if customer_id is not None:
         statement = statement.where(CompetitorNote.customer_id == customer_id)
     if opportunity_id is not None:
@@ -131,7 +146,9 @@ async def list_competitor_notes(
         return list((await session.scalars(statement)).all())
 
 
-async def competitor_summary(ctx: RequestContext, *, competitor: str | None = None) -> list[CompetitorSummary]:
+async def competitor_summary(
+    ctx: RequestContext, *, competitor: str | None = None
+) -> list[CompetitorSummary]:
     """Per competitor: notes, wins, losses, deals met on, and the average observed price per currency."""
     key = CompetitorNote.competitor_key
     counts = select(
@@ -154,13 +171,19 @@ async def competitor_summary(ctx: RequestContext, *, competitor: str | None = No
     async with ctx.hub.db.session() as session:
         summaries = {
             row[0]: CompetitorSummary(
-                competitor=row[1], notes=row[2], wins=int(row[3] or 0), losses=int(row[4] or 0),
-                unknown=row[2] - int(row[3] or 0) - int(row[4] or 0), opportunities=row[5],
+                competitor=row[1],
+                notes=row[2],
+                wins=int(row[3] or 0),
+                losses=int(row[4] or 0),
+                unknown=row[2] - int(row[3] or 0) - int(row[4] or 0),
+                opportunities=row[5],
             )
             for row in await session.execute(counts)
         }
         for row_key, row_currency, total, count in await session.execute(prices):
             # Integer sums stay exact; the average is rounded once, to cents.
-            average = (Decimal(int(total)) / count / 100).quantize(Decimal("0.01"), rounding=ROUND_HALF_EVEN)
-            summaries[row_key].average_prices.append(PriceAverage(row_currency, average, count))
+            average = (Decimal(int(total or 0)) / count / 100).quantize(
+                Decimal("0.01"), rounding=ROUND_HALF_EVEN
+            )
+            summaries[row_key].average_prices.append(PriceAverage(str(row_currency), average, count))
     return sorted(summaries.values(), key=lambda s: (-s.notes, s.competitor.casefold()))

@@ -97,7 +97,9 @@ async def _opportunity_values(
         if values.get(name) is None:
             values[name] = value
     if values["amount_minor"] is None:
-        raise ValidationError("the opportunity needs an amount (the lead has no expected revenue)", field="amount")
+        raise ValidationError(
+            "the opportunity needs an amount (the lead has no expected revenue)", field="amount"
+        )
     if values["currency"] is None:
         raise ValidationError("the opportunity needs a currency", field="currency")
     if values["stage"] is None:
@@ -132,7 +134,9 @@ async def convert_lead(
         if existing is None:
             raise NotFoundError(f"no customer with id {customer_id!r}", field="customer_id")
         silo_profile = await customer_profile(ctx, customer=existing)
-    opportunity_values = await _opportunity_values(ctx, lead, opportunity) if opportunity is not None else None
+    opportunity_values = (
+        await _opportunity_values(ctx, lead, opportunity) if opportunity is not None else None
+    )
     try:
         return await _convert(ctx, lead, version, customer_id, silo_profile, opportunity_values)
     except ConflictError:
@@ -231,7 +235,10 @@ async def _fill_customer_snapshot(session: Any, customer_id: str, lead: Lead) ->
     if lead.company or lead.name:
         await session.execute(
             update(HubCustomer)
-            .where(HubCustomer.id == customer_id, or_(HubCustomer.display_name == "", HubCustomer.display_name.is_(None)))
+            .where(
+                HubCustomer.id == customer_id,
+                or_(HubCustomer.display_name == "", HubCustomer.display_name.is_(None)),
+            )
             .values(display_name=(lead.company or lead.name)[:300], updated_at=utcnow())
         )
     if lead.country:

@@ -68,10 +68,14 @@ def _parse(csv_text: str, report: ImportReport) -> tuple[list[str], list[dict[st
         for position, column in enumerate(columns):
             if column and column not in known:
                 report.errors.append(
-                    RowError(0, header[position].strip(), "UNKNOWN_COLUMN", f"unknown column {header[position]!r}")
+                    RowError(
+                        0, header[position].strip(), "UNKNOWN_COLUMN", f"unknown column {header[position]!r}"
+                    )
                 )
         if len(set(columns)) != len(columns):
-            report.errors.append(RowError(0, None, "DUPLICATE_COLUMN", "a column appears twice in the header"))
+            report.errors.append(
+                RowError(0, None, "DUPLICATE_COLUMN", "a column appears twice in the header")
+            )
         if "name" not in columns:
             report.errors.append(RowError(0, "name", "MISSING_COLUMN", "the CSV needs a 'name' column"))
         rows = []
@@ -82,7 +86,9 @@ def _parse(csv_text: str, report: ImportReport) -> tuple[list[str], list[dict[st
                 raise ValidationError(f"the CSV has more than {MAX_ROWS:,} rows", field="csv")
             if len(cells) > len(columns):
                 report.errors.append(
-                    RowError(number, None, "TOO_MANY_CELLS", f"{len(cells)} cells, but {len(columns)} columns")
+                    RowError(
+                        number, None, "TOO_MANY_CELLS", f"{len(cells)} cells, but {len(columns)} columns"
+                    )
                 )
             rows.append({"#": str(number), **{c: v for c, v in zip(columns, cells, strict=False) if c}})
     except csv.Error as exc:
@@ -117,6 +123,29 @@ def _clean_row(row: dict[str, str], number: int, report: ImportReport) -> dict[s
     return {**{k: v for k, v in values.items() if v is not None}, **_derived(values)}
 
 
+async def _lookups(
+    ctx: RequestContext, owner_emails: set[str], territory_names: set[str]
+) -> tuple[dict[str, str], dict[str, str]]:
+    """Active reps by email and territories by lower-cased name, for the rows that name them."""
+    rep_ids: dict[str, str] = {}
+    territory_ids: dict[str, str] = {}
+    async with ctx.hub.db.session() as session:
+        if owner_emails:
+            reps = await session.execute(
+                select(SalesRep.email, SalesRep.id).where(SalesRep.email.in_(owner_emails), SalesRep.active)
+            )
+            rep_ids = {email: rep_id for email, rep_id in reps}
+        if territory_names:
+            lowered = {name.lower() for name in territory_names}
+            found = await session.execute(
+                select(func.lower(Territory.name), Territory.id).where(
+                    func.lower(Territory.name).in_(lowered)
+                )
+            )
+            territory_ids = {name: territory_id for name, territory_id in found}
+    return rep_ids, territory_ids
+
+
 async def import_leads(ctx: RequestContext, *, csv_text: str, dry_run: bool = False) -> ImportReport:
     """Validate every row; import all of them (or, with ``dry_run`` or any error, none)."""
     if not isinstance(csv_text, str):
@@ -144,28 +173,22 @@ async def import_leads(ctx: RequestContext, *, csv_text: str, dry_run: bool = Fa
             territories[number] = territory
         if values is not None:
             cleaned.append((number, values))
-    async with ctx.hub.db.session() as session:
-        rep_ids = dict(
-            (await session.execute(
-                select(SalesRep.email, SalesRep.id).where(SalesRep.email.in_(set(owners.values())), SalesRep.active)
-            )).all()
-        ) if owners else {}
-        territory_ids = dict(
-            (await session.execute(
-                select(func.lower(Territory.name), Territory.id).where(
-                    func.lower(Territory.name).in_({t.lower() for t in territories.values()})
-                )
-            )).all()
-        ) if territories else {}
+    rep_ids, territory_ids = await _lookups(ctx, set(owners.values()), set(territories.values()))
     for number, owner in owners.items():
         if owner not in rep_ids:
-            report.errors.append(RowError(number, "ownerEmail", "NOT_FOUND", f"no active sales rep with email {owner}"))
+            report.errors.append(
+                RowError(number, "ownerEmail", "NOT_FOUND", f"no active sales rep with email {owner}")
+            )
     for number, territory in territories.items():
         if territory.lower() not in territory_ids:
-            report.errors.append(RowError(number, "territory", "NOT_FOUND", f"no territory named {territory!r}"))
+            report.errors.append(
+                RowError(number, "territory", "NOT_FOUND", f"no territory named {territory!r}")
+            )
     report.errors.sort(key=lambda e: (e.row, e.field or ""))
-    report.errors = [RowError(e.row, api_field(e.field) if e.field and "_" in e.field else e.field, e.code, e.message)
-                     for e in report.errors[:MAX_ERRORS]]
+    report.errors = [
+        RowError(e.row, api_field(e.field) if e.field and "_" in e.field else e.field, e.code, e.message)
+        for e in report.errors[:MAX_ERRORS]
+    ]
     if report.errors or dry_run:
         return report
     async with write_transaction(ctx) as session:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from enum import Enum
 from typing import Any
 
 from sqlalchemy import select
@@ -22,7 +23,15 @@ from ..ids import new_id
 from ..models import Lead
 from ..validation import Field, choice, clean_fields, country, currency, email, money, phone, reference, text
 from ..versioning import audit_values, guarded_update, write_transaction
-from .common import SortKey, keyset_page, require_rep, require_territory, search_condition, territory_subtree, timestamp_key
+from .common import (
+    SortKey,
+    keyset_page,
+    require_rep,
+    require_territory,
+    search_condition,
+    territory_subtree,
+    timestamp_key,
+)
 
 LEAD_SOURCES = ("web", "campaign", "referral", "import", "event", "partner", "cold_call", "other")
 LEAD_STATUSES = ("New", "Contacted", "Qualified", "Unqualified", "Converted")
@@ -92,7 +101,9 @@ def clean_new_lead(fields: Mapping[str, Any]) -> dict[str, Any]:
     return {**values, **_derived(values)}
 
 
-async def insert_lead(session: AsyncSession, values: dict[str, Any], *, actor: str, lead_id: str | None = None) -> Lead:
+async def insert_lead(
+    session: AsyncSession, values: dict[str, Any], *, actor: str, lead_id: str | None = None
+) -> Lead:
     """Add an already cleaned lead and its ``lead.created`` event to the session."""
     await require_rep(session, values.get("owner_id"), field="owner_id")
     await require_territory(session, values.get("territory_id"), field="territory_id")
@@ -160,22 +171,43 @@ async def update_lead(ctx: RequestContext, *, lead_id: str, version: int, change
     return lead
 
 
+class Keep(Enum):
+    """Leave a field as it is (distinct from ``None``, which clears it)."""
+
+    KEEP = "keep"
+
+
+KEEP = Keep.KEEP
+
+
 async def assign_lead(
-    ctx: RequestContext, *, lead_id: str, version: int, owner_id: str | None, territory_id: str | None
+    ctx: RequestContext,
+    *,
+    lead_id: str,
+    version: int,
+    owner_id: str | Keep | None = KEEP,
+    territory_id: str | Keep | None = KEEP,
 ) -> Lead:
-    """Set owner and territory by hand; a territory set here is kept by assignment runs (``None`` frees it)."""
-    owner_id = reference(owner_id, "owner_id")
-    territory_id = reference(territory_id, "territory_id")
+    """Set owner and/or territory by hand (``None`` clears, ``KEEP`` leaves as is). A territory set here is
+    kept by assignment runs; clearing it hands the lead back to the rules."""
+    values: dict[str, Any] = {}
+    if not isinstance(owner_id, Keep):
+        values["owner_id"] = reference(owner_id, "owner_id")
+    if not isinstance(territory_id, Keep):
+        values["territory_id"] = reference(territory_id, "territory_id")
+        values["territory_manual"] = values["territory_id"] is not None
+    if not values:
+        raise ValidationError("name an owner, a territory or both", field="owner_id")
     async with write_transaction(ctx) as session:
-        await require_rep(session, owner_id, field="owner_id")
-        await require_territory(session, territory_id, field="territory_id")
+        await require_rep(session, values.get("owner_id"), field="owner_id")
+        await require_territory(session, values.get("territory_id"), field="territory_id")
         await guarded_update(
             session,
             Lead,
             key=Lead.id,
             record_id=lead_id,
             version=version,
-            values={"owner_id": owner_id, "territory_id": territory_id, "territory_manual": territory_id is not None},
+            values=values,
             actor=ctx.actor,
             what="lead",
             only_if=_NOT_CONVERTED,
@@ -189,7 +221,7 @@ async def assign_lead(
             subject_id=lead.id,
             title=f"Lead {lead.name} assigned",
             actor=ctx.actor,
-            data={"owner_id": owner_id, "territory_id": territory_id},
+            data={"owner_id": lead.owner_id, "territory_id": lead.territory_id},
         )
     return lead
 
@@ -210,8 +242,12 @@ async def qualify_lead(ctx: RequestContext, *, lead_id: str, version: int) -> Le
         )
         lead = await _reload(session, lead_id)
         record_event(
-            session, kind="lead.qualified", subject_type="lead", subject_id=lead.id,
-            title=f"Lead {lead.name} qualified", actor=ctx.actor,
+            session,
+            kind="lead.qualified",
+            subject_type="lead",
+            subject_id=lead.id,
+            title=f"Lead {lead.name} qualified",
+            actor=ctx.actor,
         )
     return lead
 
@@ -235,8 +271,12 @@ async def disqualify_lead(ctx: RequestContext, *, lead_id: str, version: int, re
         )
         lead = await _reload(session, lead_id)
         record_event(
-            session, kind="lead.disqualified", subject_type="lead", subject_id=lead.id,
-            title=f"Lead {lead.name} disqualified: {clean_reason}", actor=ctx.actor,
+            session,
+            kind="lead.disqualified",
+            subject_type="lead",
+            subject_id=lead.id,
+            title=f"Lead {lead.name} disqualified: {clean_reason}",
+            actor=ctx.actor,
             data={"reason": clean_reason},
         )
     return lead
@@ -274,6 +314,12 @@ async def list_leads(
         if condition is not None:
             statement = statement.where(condition)
         return await keyset_page(
-            ctx, session, statement, kind="leads", keys=[timestamp_key(Lead.created_at), SortKey(Lead.id)],
-            first=first, after=after, descending=True,
+            ctx,
+            session,
+            statement,
+            kind="leads",
+            keys=[timestamp_key(Lead.created_at), SortKey(Lead.id)],
+            first=first,
+            after=after,
+            descending=True,
         )

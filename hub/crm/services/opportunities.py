@@ -18,7 +18,15 @@ from ..models import CompetitorNote, CustomerTerritory, Opportunity, Opportunity
 from ..types import utcnow
 from ..validation import Field, choice, clean_fields, currency, date, integer, money, reference, text
 from ..versioning import audit_values, guarded_update, write_transaction
-from .common import SortKey, date_key, keyset_page, require_rep, require_territory, resolve_customer, territory_subtree
+from .common import (
+    SortKey,
+    date_key,
+    keyset_page,
+    require_rep,
+    require_territory,
+    resolve_customer,
+    territory_subtree,
+)
 from .stages import FORECAST_CATEGORIES, stage_map
 
 OPPORTUNITY_FIELDS: dict[str, Field] = {
@@ -41,7 +49,9 @@ CREATE_FIELDS: dict[str, Field] = {
 
 
 def _stage(stages: Mapping[str, OpportunityStage], name: str) -> OpportunityStage:
-    stage = stages.get(name) or next((s for s in stages.values() if s.name.casefold() == name.casefold()), None)
+    stage = stages.get(name) or next(
+        (s for s in stages.values() if s.name.casefold() == name.casefold()), None
+    )
     if stage is None:
         raise ValidationError(f"stage must be one of: {', '.join(stages)}", field="stage")
     return stage
@@ -63,7 +73,9 @@ def _apply_stage_defaults(values: dict[str, Any], stage: OpportunityStage, *, st
 
 def _check_lost_reason(stage: OpportunityStage, lost_reason: str | None) -> None:
     if stage.is_closed and not stage.is_won and not lost_reason:
-        raise ValidationError(f"a lost reason is required when the stage is {stage.name}", field="lost_reason")
+        raise ValidationError(
+            f"a lost reason is required when the stage is {stage.name}", field="lost_reason"
+        )
 
 
 def clean_new_opportunity(fields: Mapping[str, Any]) -> dict[str, Any]:
@@ -83,7 +95,9 @@ async def insert_opportunity(
     _check_lost_reason(stage, values.get("lost_reason"))
     if values.get("territory_id") is None:  # the deal belongs where its customer belongs
         values["territory_id"] = await session.scalar(
-            select(CustomerTerritory.territory_id).where(CustomerTerritory.hub_customer_id == values["customer_id"])
+            select(CustomerTerritory.territory_id).where(
+                CustomerTerritory.hub_customer_id == values["customer_id"]
+            )
         )
     opportunity = Opportunity(id=opportunity_id or new_id("opportunity"), **values, **audit_values(actor))
     session.add(opportunity)
@@ -93,7 +107,9 @@ async def insert_opportunity(
     return opportunity
 
 
-def _record(session: AsyncSession, opportunity: Opportunity, kind: str, title: str, actor: str, **data: Any) -> None:
+def _record(
+    session: AsyncSession, opportunity: Opportunity, kind: str, title: str, actor: str, **data: Any
+) -> None:
     record_event(
         session,
         kind=kind,
@@ -108,7 +124,9 @@ def _record(session: AsyncSession, opportunity: Opportunity, kind: str, title: s
     )
 
 
-async def _closed(session: AsyncSession, opportunity: Opportunity, stage: OpportunityStage, actor: str) -> None:
+async def _closed(
+    session: AsyncSession, opportunity: Opportunity, stage: OpportunityStage, actor: str
+) -> None:
     """Record the win or loss, and settle the outcome of competitor notes still marked unknown."""
     outcome = "won" if stage.is_won else "lost"
     if stage.is_won:
@@ -116,7 +134,11 @@ async def _closed(session: AsyncSession, opportunity: Opportunity, stage: Opport
     else:
         reason = opportunity.lost_reason or ""
         _record(
-            session, opportunity, "opportunity.lost", f"Opportunity {opportunity.name} lost: {reason}", actor,
+            session,
+            opportunity,
+            "opportunity.lost",
+            f"Opportunity {opportunity.name} lost: {reason}",
+            actor,
             lost_reason=reason,
         )
     await session.flush()
@@ -159,7 +181,7 @@ async def update_opportunity(
         stage = _stage(stages, values.get("stage") or current.stage)
         stage_changed = stage.name != before_stage
         _apply_stage_defaults(values, stage, stage_changed=stage_changed)
-        lost_reason = values["lost_reason"] if "lost_reason" in values else current.lost_reason
+        lost_reason = values.get("lost_reason", current.lost_reason)
         _check_lost_reason(stage, lost_reason)
         # The version check above was a read; this guarded write is what makes it hold.
         await guarded_update(
@@ -178,14 +200,21 @@ async def update_opportunity(
             await _closed(session, opportunity, stage, ctx.actor)
         elif stage_changed:
             _record(
-                session, opportunity, "opportunity.stage_changed",
-                f"Opportunity {opportunity.name} moved from {before_stage} to {stage.name}", ctx.actor,
+                session,
+                opportunity,
+                "opportunity.stage_changed",
+                f"Opportunity {opportunity.name} moved from {before_stage} to {stage.name}",
+                ctx.actor,
                 previous_stage=before_stage,
             )
         elif opportunity.amount_minor != before_amount:
             _record(
-                session, opportunity, "opportunity.amount_changed",
-                f"Opportunity {opportunity.name} amount changed", ctx.actor, previous_amount_minor=before_amount,
+                session,
+                opportunity,
+                "opportunity.amount_changed",
+                f"Opportunity {opportunity.name} amount changed",
+                ctx.actor,
+                previous_amount_minor=before_amount,
             )
     return opportunity
 
@@ -225,8 +254,13 @@ async def list_opportunities(
             closed = select(OpportunityStage.name).where(OpportunityStage.is_closed.is_(True))
             statement = statement.where(Opportunity.stage.not_in(closed))
         return await keyset_page(
-            ctx, session, statement, kind="opportunities",
-            keys=[date_key(Opportunity.close_date), SortKey(Opportunity.id)], first=first, after=after,
+            ctx,
+            session,
+            statement,
+            kind="opportunities",
+            keys=[date_key(Opportunity.close_date), SortKey(Opportunity.id)],
+            first=first,
+            after=after,
         )
 
 
@@ -240,6 +274,6 @@ async def opportunity_competitors(ctx: RequestContext, *, opportunity_ids: list[
             .order_by(CompetitorNote.competitor)
         )
         for opportunity_id, competitor in rows:
-            if competitor not in found[opportunity_id]:
+            if opportunity_id is not None and competitor not in found[opportunity_id]:
                 found[opportunity_id].append(competitor)
     return found

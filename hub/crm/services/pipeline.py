@@ -5,13 +5,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import SQLColumnExpression, func, select
 
 from hub.context import RequestContext
 
 from ..errors import ValidationError
 from ..models import Opportunity, OpportunityStage, SalesRep, Territory
+from .common import dialect_name
 
 GROUPINGS = ("territory", "owner", "month")
 _CENT = Decimal("0.01")
@@ -27,7 +29,7 @@ class PipelineGroup:
     weighted_amount: Decimal
 
 
-def _month(dialect: str) -> ColumnElement[str]:
+def _month(dialect: str) -> SQLColumnExpression[Any]:
     if dialect == "sqlite":
         return func.strftime("%Y-%m", Opportunity.close_date)
     return func.to_char(Opportunity.close_date, "YYYY-MM")
@@ -38,12 +40,14 @@ async def pipeline(
 ) -> list[PipelineGroup]:
     grouping = (group_by or "").lower()
     if grouping not in GROUPINGS:
-        raise ValidationError(f"groupBy must be one of: {', '.join(g.upper() for g in GROUPINGS)}", field="group_by")
+        raise ValidationError(
+            f"groupBy must be one of: {', '.join(g.upper() for g in GROUPINGS)}", field="group_by"
+        )
     async with ctx.hub.db.session() as session:
-        dialect = session.bind.dialect.name
+        dialect = dialect_name(session)
         if grouping == "territory":
-            key: ColumnElement[str | None] = Opportunity.territory_id
-            label: ColumnElement[str | None] = Territory.name
+            key: SQLColumnExpression[Any] = Opportunity.territory_id
+            label: SQLColumnExpression[Any] = Territory.name
         elif grouping == "owner":
             key, label = Opportunity.owner_id, SalesRep.name
         else:
@@ -79,4 +83,6 @@ async def pipeline(
         )
         for row in rows
     ]
-    return sorted(groups, key=lambda g: (g.key is None, g.label if grouping != "month" else g.key or "", g.currency))
+    return sorted(
+        groups, key=lambda g: (g.key is None, g.label if grouping != "month" else g.key or "", g.currency)
+    )

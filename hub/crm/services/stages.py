@@ -49,7 +49,9 @@ async def configure_stage(
         raise ValidationError("a won stage is a closed stage", field="is_closed")
     async with write_transaction(ctx) as session:
         if version is None:
-            existing = await session.scalar(select(OpportunityStage.version).where(OpportunityStage.name == clean_name))
+            existing = await session.scalar(
+                select(OpportunityStage.version).where(OpportunityStage.name == clean_name)
+            )
             if existing is not None:
                 raise StaleVersionError(
                     f"stage {clean_name!r} exists (version {existing}); pass its version to change it",

@@ -7,7 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, select, text as sql_text
+from sqlalchemy import delete, select
+from sqlalchemy import text as sql_text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.context import RequestContext
@@ -18,7 +19,7 @@ from ..models import CustomerTerritory, SalesRep, Territory, TerritoryMember, Te
 from ..rules import clean_conditions, combine
 from ..validation import Field, boolean, choice, clean_fields, integer, reference, text
 from ..versioning import audit_values, check_version, guarded_update, write_transaction
-from .common import require_territory, resolve_customer
+from .common import dialect_name, require_territory, resolve_customer
 
 TERRITORY_TYPES = ("region", "country", "state", "city", "named_accounts", "other")
 MEMBER_ROLES = ("owner", "rep")
@@ -50,7 +51,7 @@ class TerritoryNode:
 
 
 async def _lock_tree(session: AsyncSession) -> None:
-    if session.bind.dialect.name == "postgresql":
+    if dialect_name(session) == "postgresql":
         await session.execute(sql_text("SELECT pg_advisory_xact_lock(:key)"), {"key": _TREE_LOCK})
 
 
@@ -95,6 +96,8 @@ async def update_territory(
             raise ValidationError(f"{required} cannot be empty", field=required)
     async with write_transaction(ctx) as session:
         await _lock_tree(session)
+        if "parent_id" in values:
+            await require_territory(session, values["parent_id"], field="parent_id")
         await guarded_update(
             session,
             Territory,
@@ -107,7 +110,6 @@ async def update_territory(
         )
         await _check_name_free(session, values.get("name"), territory_id)
         if "parent_id" in values:
-            await require_territory(session, values["parent_id"], field="parent_id")
             await _check_acyclic(session, territory_id, values["parent_id"])
     found = await get_territory(ctx, territory_id=territory_id)
     assert found is not None
@@ -201,13 +203,19 @@ async def remove_territory_member(ctx: RequestContext, *, member_id: str, versio
             delete(TerritoryMember).where(TerritoryMember.id == member_id, TerritoryMember.version == version)
         )
         if result.rowcount != 1:  # type: ignore[attr-defined]
-            current = await session.scalar(select(TerritoryMember.version).where(TerritoryMember.id == member_id))
+            current = await session.scalar(
+                select(TerritoryMember.version).where(TerritoryMember.id == member_id)
+            )
             if current is None:
                 raise NotFoundError(f"no territory member with id {member_id!r}")
-            raise StaleVersionError(f"the member was changed (now at version {current})", current_version=current)
+            raise StaleVersionError(
+                f"the member was changed (now at version {current})", current_version=current
+            )
 
 
-async def territory_members(ctx: RequestContext, *, territory_ids: list[str]) -> dict[str, list[TerritoryMember]]:
+async def territory_members(
+    ctx: RequestContext, *, territory_ids: list[str]
+) -> dict[str, list[TerritoryMember]]:
     async with ctx.hub.db.session() as session:
         rows = await session.scalars(
             select(TerritoryMember)
@@ -236,7 +244,7 @@ def _clean_rule(values: dict[str, Any], *, current: TerritoryRule | None = None)
     if "priority" in values and values["priority"] is None:
         values["priority"] = 100
     conditions = values.get("conditions", current.conditions if current else [])
-    expression = values["expression"] if "expression" in values else (current.expression if current else None)
+    expression = values.get("expression", current.expression if current else None)
     combine(values.get("logic", "AND"), expression, len(conditions))  # validates the expression
     return values
 
@@ -291,7 +299,9 @@ async def delete_territory_rule(ctx: RequestContext, *, rule_id: str, version: i
             current = await session.scalar(select(TerritoryRule.version).where(TerritoryRule.id == rule_id))
             if current is None:
                 raise NotFoundError(f"no territory rule with id {rule_id!r}")
-            raise StaleVersionError(f"the rule was changed (now at version {current})", current_version=current)
+            raise StaleVersionError(
+                f"the rule was changed (now at version {current})", current_version=current
+            )
 
 
 async def territory_rules(ctx: RequestContext, *, territory_id: str | None = None) -> list[TerritoryRule]:

@@ -34,7 +34,9 @@ def _check_kinds(kinds: Sequence[str] | None, registry: EpisodeRegistry) -> set[
     wanted = {k.strip().lower() for k in kinds}
     unknown = sorted(wanted - set(known))
     if unknown:
-        raise ValidationError(f"unknown timeline kind {unknown[0]!r}; known kinds: {', '.join(known)}", field="kinds")
+        raise ValidationError(
+            f"unknown timeline kind {unknown[0]!r}; known kinds: {', '.join(known)}", field="kinds"
+        )
     return wanted
 
 
@@ -71,7 +73,7 @@ async def _crm_episodes(ctx: RequestContext, customer_id: str, kinds: set[str]) 
         lead_ids = select(Lead.id).where(Lead.converted_customer_id == customer_id)
         opportunity_ids = select(Opportunity.id).where(Opportunity.customer_id == customer_id)
         if "activity" in kinds:
-            for row in await session.scalars(
+            activities = await session.scalars(
                 select(Activity).where(
                     or_(
                         Activity.customer_id == customer_id,
@@ -79,42 +81,22 @@ async def _crm_episodes(ctx: RequestContext, customer_id: str, kinds: set[str]) 
                         Activity.opportunity_id.in_(opportunity_ids),
                     )
                 )
-            ):
-                episodes.append(
-                    Episode(
-                        kind="activity",
-                        occurred_at=row.completed_at or row.due_at or row.created_at,
-                        title=f"{row.type.capitalize()}: {row.subject}",
-                        key=row.id,
-                        source="crm",
-                        action=row.type,
-                        actor=row.created_by,
-                        reference_id=row.id,
-                    )
-                )
+            )
+            episodes += [_activity_episode(activity) for activity in activities]
         if "competitor_note" in kinds:
-            for row in await session.scalars(
+            notes = await session.scalars(
                 select(CompetitorNote).where(
-                    or_(CompetitorNote.customer_id == customer_id, CompetitorNote.opportunity_id.in_(opportunity_ids))
-                )
-            ):
-                episodes.append(
-                    Episode(
-                        kind="competitor_note",
-                        occurred_at=row.created_at,
-                        title=f"Competitor {row.competitor} noted",
-                        key=row.id,
-                        source="crm",
-                        action=row.outcome,
-                        amount=from_minor(row.observed_price_minor),
-                        currency=row.currency,
-                        actor=row.author,
-                        reference_id=row.id,
+                    or_(
+                        CompetitorNote.customer_id == customer_id,
+                        CompetitorNote.opportunity_id.in_(opportunity_ids),
                     )
                 )
+            )
+            episodes += [_note_episode(note) for note in notes]
         subjects = [s for s in ("lead", "opportunity") if s in kinds]
         if subjects:
-            for row in await session.scalars(
+            # Lead events happened before the lead had a customer: they are found through the conversion.
+            events = await session.scalars(
                 select(CrmEvent).where(
                     CrmEvent.subject_type.in_(subjects),
                     or_(
@@ -122,22 +104,52 @@ async def _crm_episodes(ctx: RequestContext, customer_id: str, kinds: set[str]) 
                         and_(CrmEvent.subject_type == "lead", CrmEvent.subject_id.in_(lead_ids)),
                     ),
                 )
-            ):
-                episodes.append(
-                    Episode(
-                        kind=row.subject_type,
-                        occurred_at=row.occurred_at,
-                        title=row.title,
-                        key=f"evt:{row.id:012d}",
-                        source="crm",
-                        action=row.kind.split(".", 1)[1],
-                        amount=from_minor(row.amount_minor),
-                        currency=row.currency,
-                        actor=row.actor,
-                        reference_id=row.subject_id,
-                    )
-                )
+            )
+            episodes += [_event_episode(event) for event in events]
     return episodes
+
+
+def _activity_episode(activity: Activity) -> Episode:
+    return Episode(
+        kind="activity",
+        occurred_at=activity.completed_at or activity.due_at or activity.created_at,
+        title=f"{activity.type.capitalize()}: {activity.subject}",
+        key=activity.id,
+        source="crm",
+        action=activity.type,
+        actor=activity.created_by,
+        reference_id=activity.id,
+    )
+
+
+def _note_episode(note: CompetitorNote) -> Episode:
+    return Episode(
+        kind="competitor_note",
+        occurred_at=note.created_at,
+        title=f"Competitor {note.competitor} noted",
+        key=note.id,
+        source="crm",
+        action=note.outcome,
+        amount=from_minor(note.observed_price_minor),
+        currency=note.currency,
+        actor=note.author,
+        reference_id=note.id,
+    )
+
+
+def _event_episode(event: CrmEvent) -> Episode:
+    return Episode(
+        kind=event.subject_type,
+        occurred_at=event.occurred_at,
+        title=event.title,
+        key=f"evt:{event.id:012d}",  # zero-padded so keys of equal timestamps sort by insertion
+        source="crm",
+        action=event.kind.split(".", 1)[1],
+        amount=from_minor(event.amount_minor),
+        currency=event.currency,
+        actor=event.actor,
+        reference_id=event.subject_id,
+    )
 
 
 def _sort_key(episode: Episode) -> tuple[dt.datetime, str, str]:

@@ -9,6 +9,7 @@ Create Date: 2026-11-23
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
@@ -31,7 +32,7 @@ DEFAULT_STAGES = (
 )
 
 
-def _audit() -> list[sa.Column]:
+def _audit() -> list[sa.Column[Any]]:
     return [
         sa.Column("created_at", _TS, nullable=False),
         sa.Column("updated_at", _TS, nullable=False),
@@ -41,7 +42,7 @@ def _audit() -> list[sa.Column]:
     ]
 
 
-def _fk(column: str, target: str, ondelete: str, *, nullable: bool = True) -> sa.Column:
+def _fk(column: str, target: str, ondelete: str, *, nullable: bool = True) -> sa.Column[Any]:
     return sa.Column(column, sa.String(40), sa.ForeignKey(target, ondelete=ondelete), nullable=nullable)
 
 
@@ -104,9 +105,7 @@ def upgrade() -> None:
         _fk("rule_id", "crm_territory_rules.id", "SET NULL"),
         *_audit(),
     )
-    op.create_index(
-        "ix_crm_customer_territories_territory_id", "crm_customer_territories", ["territory_id"]
-    )
+    op.create_index("ix_crm_customer_territories_territory_id", "crm_customer_territories", ["territory_id"])
     op.create_table(
         "crm_customer_profiles",
         sa.Column(
