@@ -22,9 +22,11 @@ app = typer.Typer(
 sources_app = typer.Typer(help="Inspect the configured sources.", no_args_is_help=True)
 identity_app = typer.Typer(help="Maintain the identity map.", no_args_is_help=True)
 db_app = typer.Typer(help="The hub's own database.", no_args_is_help=True)
+adapter_app = typer.Typer(help="Write adapters of your own.", no_args_is_help=True)
 app.add_typer(sources_app, name="sources")
 app.add_typer(identity_app, name="identity")
 app.add_typer(db_app, name="db")
+app.add_typer(adapter_app, name="adapter")
 
 ConfigOption = Annotated[
     Path,
@@ -139,6 +141,22 @@ def db_upgrade(config: ConfigOption = Path("crmhub.yaml")) -> None:
 
     _run(upgrade())
     typer.echo("database is up to date")
+
+
+@adapter_app.command("new")
+def adapter_new(
+    name: Annotated[str, typer.Argument(help="The adapter's name, as `adapter:` in crmhub.yaml.")],
+    directory: Annotated[Path, typer.Option("--dir", help="Where to create the package.")] = Path("."),
+) -> None:
+    """Scaffold an adapter plugin package: entry point, config model, mapping, conformance test."""
+    from .scaffold import ScaffoldError, scaffold_adapter
+
+    try:
+        root = scaffold_adapter(name, directory)
+    except ScaffoldError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(f"created {root}")
+    typer.echo(f"next: cd {root} && pip install -e '.[dev]' && pytest")
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -18,6 +18,7 @@ import yaml
 from sqlalchemy.engine import make_url
 
 from adapters.sdk import Entity
+from adapters.sdk.testing import AdapterConformance
 from adapters.sql import SQLAdapter
 
 from .support.servers import fresh_pg_database
@@ -167,3 +168,14 @@ async def test_order_lines_and_products_resolve(northwind: tuple[str, SQLAdapter
     ]
     every_product = [product async for product in adapter.scan(Entity.PRODUCT)]
     assert len(every_product) == 77
+
+
+
+@pytest.fixture(scope="module")
+async def northwind_sqlite_adapter(northwind_sqlite: Path) -> AsyncIterator[SQLAdapter]:
+    async with _adapter("northwind-sqlite.yaml", f"sqlite:///{northwind_sqlite}") as adapter:
+        yield adapter
+
+
+class TestNorthwindConformance(AdapterConformance, fixture="northwind_sqlite_adapter"):
+    """The shipped Northwind mapping passes the same conformance kit as every adapter."""

@@ -43,6 +43,7 @@ import pytest
 from pydantic import BaseModel, SecretStr
 
 from .adapter import Adapter
+from .asgi_server import serve_asgi as serve_asgi  # re-exported for adapter authors
 from .errors import (
     AdapterConfigError,
     UnsupportedEntityError,
