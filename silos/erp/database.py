@@ -14,8 +14,8 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import os
+import secrets
 import sqlite3
-import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from operator import itemgetter
@@ -139,12 +139,17 @@ def write_sqlite(
     if target.is_dir():
         raise IsADirectoryError(f"{target} is a directory; give the path of the SQLite file to write")
     target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".building", dir=target.parent)
-    os.close(handle)
+    # A unique sibling that SQLite creates itself (so it gets the usual permissions, unlike mkstemp's 0600);
+    # the final rename stays on one filesystem and is atomic.
+    temporary = target.with_name(f".{target.name}.{os.getpid()}-{secrets.token_hex(4)}.building")
     try:
-        counts = _fill_sqlite(generator, Path(temporary), companies_per_chunk)
+        counts = _fill_sqlite(generator, temporary, companies_per_chunk)
         with open(temporary, "rb") as built:
             os.fsync(built.fileno())  # the rename must not overtake the data on a crash
+        # A WAL or journal left by a reader of the previous file would be replayed onto the new one.
+        for suffix in ("-wal", "-shm", "-journal"):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(f"{target}{suffix}")
         os.replace(temporary, target)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -213,7 +218,7 @@ def _create_schema(sync: Connection, *, deferred: bool) -> None:
 
 def _finish_schema(sync: Connection) -> None:
     for table in _ALL_TABLES:
-        for constraint in sorted(table.foreign_key_constraints, key=lambda fk: fk.column_keys):
+        for constraint in sorted(table.foreign_key_constraints, key=lambda fk: tuple(fk.column_keys)):
             sync.execute(AddConstraint(constraint))
         for index in sorted(table.indexes, key=lambda ix: str(ix.name)):
             sync.execute(CreateIndex(index))

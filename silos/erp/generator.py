@@ -44,7 +44,7 @@ Row = dict[str, Any]
 OrderWithLines = tuple[Row, list[Row]]
 
 #: Bumped whenever the generated data changes, so cached databases get rebuilt.
-GENERATOR_VERSION = "1"
+GENERATOR_VERSION = "2"
 
 TABLES_IN_ORDER: tuple[str, ...] = (
     "regions",
@@ -139,7 +139,10 @@ class ErpGenerator:
         self.product_count = products
         self.organisation: Organisation = build_organisation(seed)
         self.catalogue: tuple[CatalogueItem, ...] = build_catalogue(record_rng(seed, "products", 0), products)
-        self._active_products = tuple(item for item in self.catalogue if not item.discontinued)
+        # Freight (the last item) is added to orders on its own terms, never drawn as a regular line.
+        self._freight = self.catalogue[-1]
+        self._orderable = self.catalogue[:-1]
+        self._active_products = tuple(item for item in self._orderable if not item.discontinued)
         # Unit prices per order currency, converted once from the euro price list.
         self._prices = {
             currency: [round(item.unit_price_cents * rate) for item in self.catalogue]
@@ -172,6 +175,11 @@ class ErpGenerator:
 
     def rows(self, table: str) -> Iterator[Row]:
         """Every row of ``table`` (one of ``TABLES_IN_ORDER``), streamed."""
+        if table not in TABLES_IN_ORDER:
+            raise ValueError(f"unknown ERP table {table!r}; expected one of {', '.join(TABLES_IN_ORDER)}")
+        return self._rows(table)
+
+    def _rows(self, table: str) -> Iterator[Row]:
         org = self.organisation
         reference: dict[str, Sequence[Row]] = {
             "regions": org.regions,
@@ -183,11 +191,9 @@ class ErpGenerator:
             yield from (dict(row) for row in reference[table])
         elif table == "products":
             yield from (item.row() for item in self.catalogue)
-        elif table in COMPANY_TABLES:
+        else:
             for chunk in self.chunks(companies_per_chunk=500, tables=(table,)):
                 yield from chunk[table]
-        else:
-            raise ValueError(f"unknown ERP table {table!r}; expected one of {', '.join(TABLES_IN_ORDER)}")
 
     def chunks(
         self, companies_per_chunk: int = 2000, *, tables: Sequence[str] = COMPANY_TABLES
@@ -202,7 +208,9 @@ class ErpGenerator:
         unknown = [table for table in tables if table not in COMPANY_TABLES]
         if unknown:
             raise ValueError(f"not per-company ERP tables: {', '.join(map(repr, unknown))}")
-        wanted = [table for table in COMPANY_TABLES if table in tables]
+        return self._chunks(companies_per_chunk, [table for table in COMPANY_TABLES if table in tables])
+
+    def _chunks(self, companies_per_chunk: int, wanted: list[str]) -> Iterator[dict[str, list[Row]]]:
         want_orders = "orders" in wanted or "order_lines" in wanted
         for start in range(0, self.size, companies_per_chunk):
             chunk: dict[str, list[Row]] = {table: [] for table in wanted}
@@ -401,7 +409,7 @@ class ErpGenerator:
             updated_at = min(ordered_at + dt.timedelta(days=settle_days, seconds=int(random_() * 86_400)),
                              REFERENCE_DATE)  # fmt: skip
             # Discontinued products only appear in older orders.
-            products = self._active_products if age_days < 365 else self.catalogue
+            products = self._active_products if age_days < 365 else self._orderable
             lines: list[Row] = []
             total_cents = 0
             for line_no in range(1, 2 + int(random_() * 5)):
@@ -424,7 +432,7 @@ class ErpGenerator:
                         "amount": _money(amount_cents),
                     }
                 )
-            if random_() < 0.08:  # freight is billed on a free-text line without a product
+            if random_() < 0.08:  # freight, priced per order
                 line_no = len(lines) + 1
                 freight_cents = round(rng.randrange(1_500, 15_000) * RATES_FROM_EUR[currency])
                 total_cents += freight_cents
@@ -433,8 +441,8 @@ class ErpGenerator:
                         "id": (order_id - 1) * MAX_LINES_PER_ORDER + line_no,
                         "order_id": order_id,
                         "line_no": line_no,
-                        "product_id": None,
-                        "description": "Freight and packaging",
+                        "product_id": self._freight.id,
+                        "description": self._freight.name,
                         "quantity": _QUANTITIES[0],
                         "unit_price": _money(freight_cents),
                         "discount": _DISCOUNTS[0],

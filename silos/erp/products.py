@@ -93,7 +93,11 @@ _CATEGORIES: tuple[_Category, ...] = (
 
 #: Catalogue sizes the generator accepts (the templates give this many distinct products).
 MIN_PRODUCTS = 10
-MAX_PRODUCTS = sum(len(variants) for category in _CATEGORIES for _, variants in category.items)
+MAX_PRODUCTS = sum(len(variants) for category in _CATEGORIES for _, variants in category.items) + 1
+
+#: The last catalogue item: freight, billed on some orders at a price set per order.
+FREIGHT_SKU = "SRV-FREIGHT"
+FREIGHT_NAME = "Freight and packaging"
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +122,7 @@ class CatalogueItem:
 
 
 def build_catalogue(rng: random.Random, count: int) -> tuple[CatalogueItem, ...]:
-    """``count`` distinct products, spread evenly over the categories."""
+    """``count`` distinct products: goods and services spread evenly over the categories, then freight."""
     if not MIN_PRODUCTS <= count <= MAX_PRODUCTS:
         raise ValueError(f"products must be between {MIN_PRODUCTS} and {MAX_PRODUCTS}, got {count}")
     candidates: list[list[tuple[_Category, str]]] = []
@@ -131,9 +135,10 @@ def build_catalogue(rng: random.Random, count: int) -> tuple[CatalogueItem, ...]
     items: list[CatalogueItem] = []
     round_no = 0
     longest = max(len(names) for names in candidates)
-    while len(items) < count and round_no < longest:
+    goods = count - 1
+    while len(items) < goods and round_no < longest:
         for names in candidates:
-            if round_no < len(names) and len(items) < count:
+            if round_no < len(names) and len(items) < goods:
                 category, name = names[round_no]
                 cents = rng.randrange(category.min_cents, category.max_cents)
                 # Price lists end in .00, .50, .90 or .99 like real ones do.
@@ -149,4 +154,5 @@ def build_catalogue(rng: random.Random, count: int) -> tuple[CatalogueItem, ...]
                     )
                 )
         round_no += 1
-    return tuple(items)
+    freight = CatalogueItem(count, FREIGHT_SKU, FREIGHT_NAME, "Services", 4_900, discontinued=False)
+    return (*items, freight)

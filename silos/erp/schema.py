@@ -147,8 +147,7 @@ order_lines = Table(
     Column("id", _BigId, primary_key=True, autoincrement=False),
     Column("order_id", _BigId, ForeignKey("orders.id"), nullable=False),
     Column("line_no", Integer, nullable=False),
-    # Free-text lines (freight) have no product.
-    Column("product_id", Integer, ForeignKey("products.id"), nullable=True, index=True),
+    Column("product_id", Integer, ForeignKey("products.id"), nullable=False, index=True),
     Column("description", String(200), nullable=False),
     Column("quantity", Numeric(12, 2), nullable=False),
     Column("unit_price", Numeric(12, 2), nullable=False),
