@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import strawberry
@@ -11,11 +12,14 @@ from adapters.sdk import Contact as ContactRecord
 from adapters.sdk import CreditTerms as CreditTermsRecord
 from hub.pagination import check_page_size, slice_list
 from hub.services import customers as service
+from hub.services import engagement, finance
 from hub.services.profile import CustomerProfile
 from hub.store.models import CustomerLink, HubCustomer
 
 from .context import Info
 from .crm.timeline import TimelineEpisode, resolve_timeline
+from .engagement import Marketing, Ticket, TicketStatus
+from .finance import Invoice, InvoiceStatus, Money, Payment
 from .orders import Order
 from .relay import Connection
 
@@ -162,6 +166,33 @@ class Customer:
     async def credit_terms(self, info: Info) -> CreditTerms | None:
         terms = await service.customer_credit_terms(info.context, customer=self._row)
         return CreditTerms(_record=terms) if terms else None
+
+    @strawberry.field(description="What the customer owes: the sum of open invoice balances.")
+    async def balance(self, info: Info) -> Money | None:
+        money = await finance.customer_balance(info.context, customer=self._row)
+        return Money(amount=money.amount, currency=money.currency) if money else None
+
+    @strawberry.field(description="Invoices from every linked accounting source, newest first.")
+    async def invoices(self, info: Info, status: InvoiceStatus | None = None) -> list[Invoice]:
+        wanted = finance.InvoiceStatus(status.value) if status else None
+        now = datetime.now(UTC)
+        found = await finance.customer_invoices(info.context, customer=self._row, status=wanted, now=now)
+        return [Invoice(_record=invoice, _now=now) for invoice in found]
+
+    @strawberry.field(description="Payments received, newest first.")
+    async def payments(self, info: Info) -> list[Payment]:
+        return [Payment(_record=p) for p in await finance.customer_payments(info.context, customer=self._row)]
+
+    @strawberry.field(description="Support tickets of the customer's organisations, newest first.")
+    async def tickets(self, info: Info, status: list[TicketStatus] | None = None) -> list[Ticket]:
+        statuses = {s.value for s in status} if status else None
+        found = await engagement.customer_tickets(info.context, customer=self._row, statuses=statuses)
+        return [Ticket(_record=ticket) for ticket in found]
+
+    @strawberry.field(description="List memberships and campaign activity from the marketing sources.")
+    async def marketing(self, info: Info) -> Marketing | None:
+        data = await engagement.customer_marketing(info.context, customer=self._row)
+        return Marketing(_data=data) if data else None
 
     @strawberry.field(description="Orders from every linked ERP source, newest first.")
     async def orders(self, info: Info, first: int = 10, after: str | None = None) -> Connection[Order]:

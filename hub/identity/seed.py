@@ -40,7 +40,9 @@ async def seed_identity_map(hub: Hub, *, since: datetime | None = None) -> SeedR
     for source in hub.settings.identity.seed_sources:
         async with hub.db.session() as session:
             rows = await session.execute(
-                select(CustomerLink.external_id, CustomerLink.hub_customer_id).where(CustomerLink.source == source)
+                select(CustomerLink.external_id, CustomerLink.hub_customer_id).where(
+                    CustomerLink.source == source, CustomerLink.entity == Entity.CUSTOMER.value
+                )
             )
             known: dict[str, str] = {external_id: hub_id for external_id, hub_id in rows}
         batch: list[CustomerRecord] = []
@@ -80,6 +82,7 @@ async def _apply(
                     {
                         "hub_customer_id": hub_id,
                         "source": source,
+                        "entity": Entity.CUSTOMER.value,
                         "external_id": record.external_id,
                         "rule": "seed",
                         "score": 1.0,

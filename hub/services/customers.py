@@ -90,34 +90,45 @@ async def customer_links(ctx: RequestContext, *, customer: HubCustomer) -> list[
     return await ctx.loaders.links.load(customer.id)
 
 
-async def _linked_records(
-    ctx: RequestContext, customer: HubCustomer, entity: Entity
-) -> list[list[CanonicalRecord]]:
-    """For every link whose source provides ``entity`` per customer, that source's records (concurrently)."""
+async def linked_records(
+    ctx: RequestContext, *, customer: HubCustomer, entity: Entity
+) -> list[CanonicalRecord]:
+    """``entity`` records of every linked customer record, from each source that relates them to customers.
+
+    The sources are read concurrently; within a request, loads of many customers batch into one call.
+    """
     links = await customer_links(ctx, customer=customer)
     sources = set(ctx.hub.sources.providing(entity, "customer_external_id"))
     loads = [
         ctx.loaders.related(link.source, entity, "customer_external_id").load(link.external_id)
         for link in links
-        if link.source in sources
+        if link.source in sources and link.entity == Entity.CUSTOMER.value
     ]
-    return list(await asyncio.gather(*loads))
+    return [record for group in await asyncio.gather(*loads) for record in group]
+
+
+async def linked_entities(
+    ctx: RequestContext, *, customer: HubCustomer, entity: Entity
+) -> list[CanonicalRecord]:
+    """The records linked to the customer directly as ``entity`` (e.g. marketing members), in source order."""
+    priority = {name: i for i, name in enumerate(ctx.hub.sources.names())}
+    links = sorted(
+        (
+            link
+            for link in await customer_links(ctx, customer=customer)
+            if link.entity == entity.value
+            and link.source in priority
+            and ctx.hub.sources.adapter(link.source).supports(entity)
+        ),
+        key=lambda link: priority[link.source],
+    )
+    loads = [ctx.loaders.records(link.source, entity).load(link.external_id) for link in links]
+    return [record for record in await asyncio.gather(*loads) if record is not None]
 
 
 async def customer_profile(ctx: RequestContext, *, customer: HubCustomer) -> CustomerProfile:
-    links = await customer_links(ctx, customer=customer)
-    order = {name: i for i, name in enumerate(ctx.hub.sources.names())}
-    usable = sorted(
-        (
-            link
-            for link in links
-            if link.source in order and ctx.hub.sources.adapter(link.source).supports(Entity.CUSTOMER)
-        ),
-        key=lambda link: order[link.source],
-    )
-    found = await asyncio.gather(
-        *(ctx.loaders.records(link.source, Entity.CUSTOMER).load(link.external_id) for link in usable)
-    )
+    """The golden profile: each field from the first linked source (in config order) that has a value."""
+    found = await linked_entities(ctx, customer=customer, entity=Entity.CUSTOMER)
     records = [r for r in found if isinstance(r, CustomerRecord)]
     return merge_profile(customer.display_name, records)
 
@@ -127,20 +138,20 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 async def customer_orders(ctx: RequestContext, *, customer: HubCustomer) -> list[Order]:
     """Orders from every linked source, newest first."""
-    groups = await _linked_records(ctx, customer, Entity.ORDER)
-    orders = [r for group in groups for r in group if isinstance(r, Order)]
+    found = await linked_records(ctx, customer=customer, entity=Entity.ORDER)
+    orders = [r for r in found if isinstance(r, Order)]
     orders.sort(key=lambda o: (o.ordered_at or _EPOCH, o.external_id), reverse=True)
     return orders
 
 
 async def customer_contacts(ctx: RequestContext, *, customer: HubCustomer) -> list[Contact]:
-    groups = await _linked_records(ctx, customer, Entity.CONTACT)
-    return [r for group in groups for r in group if isinstance(r, Contact)]
+    found = await linked_records(ctx, customer=customer, entity=Entity.CONTACT)
+    return [r for r in found if isinstance(r, Contact)]
 
 
 async def customer_credit_terms(ctx: RequestContext, *, customer: HubCustomer) -> CreditTerms | None:
-    groups = await _linked_records(ctx, customer, Entity.CREDIT_TERMS)
-    terms = [r for group in groups for r in group if isinstance(r, CreditTerms)]
+    found = await linked_records(ctx, customer=customer, entity=Entity.CREDIT_TERMS)
+    terms = [r for r in found if isinstance(r, CreditTerms)]
     return terms[0] if terms else None
 
 

@@ -44,6 +44,8 @@ class CustomerLink(Base):
         ForeignKey("hub_customers.id", ondelete="CASCADE"), index=True
     )
     source: Mapped[str] = mapped_column(String(40))
+    #: The canonical entity of the linked record: a customer/organisation, or e.g. a marketing member.
+    entity: Mapped[str] = mapped_column(String(40), default="customer")
     external_id: Mapped[str] = mapped_column(String(200))
     #: Which rule made the link ("seed" = first record of a new customer, "manual" = an admin's merge).
     rule: Mapped[str] = mapped_column(String(100))
@@ -51,4 +53,4 @@ class CustomerLink(Base):
     manual: Mapped[bool] = mapped_column(Boolean, default=False)
     linked_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
-    __table_args__ = (UniqueConstraint("source", "external_id", name="uq_customer_links_record"),)
+    __table_args__ = (UniqueConstraint("source", "entity", "external_id", name="uq_customer_links_record"),)

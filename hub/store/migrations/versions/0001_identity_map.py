@@ -38,12 +38,13 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column("source", sa.String(40), nullable=False),
+        sa.Column("entity", sa.String(40), nullable=False, server_default="customer"),
         sa.Column("external_id", sa.String(200), nullable=False),
         sa.Column("rule", sa.String(100), nullable=False),
         sa.Column("score", sa.Float, nullable=False, server_default="1"),
         sa.Column("manual", sa.Boolean, nullable=False, server_default=sa.false()),
         sa.Column("linked_at", sa.DateTime(timezone=True), nullable=False),
-        sa.UniqueConstraint("source", "external_id", name="uq_customer_links_record"),
+        sa.UniqueConstraint("source", "entity", "external_id", name="uq_customer_links_record"),
     )
     op.create_index("ix_customer_links_hub_customer_id", "customer_links", ["hub_customer_id"])
 
