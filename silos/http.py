@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -69,8 +70,10 @@ def iso_param(request: Request, name: str) -> dt.datetime | None:
     raw = request.query_params.get(name)
     if not raw:
         return None
+    # An unencoded "+" in a query string arrives as a space: "...T10:00:00 00:00" means "+00:00".
+    text = re.sub(r"(\d) (\d{2}:?\d{2})$", r"\1+\2", raw.strip()).replace("Z", "+00:00")
     try:
-        moment = dt.datetime.fromisoformat(raw.strip().replace("Z", "+00:00").replace(" ", "+"))
+        moment = dt.datetime.fromisoformat(text)
     except ValueError:
         raise ParamError(f"{name} must be an ISO 8601 date-time, got {raw!r}") from None
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)

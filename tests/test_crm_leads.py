@@ -9,9 +9,15 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from hub.crm.errors import AlreadyConvertedError, InvalidStateError, NotFoundError, StaleVersionError, ValidationError
+from hub.crm.errors import (
+    AlreadyConvertedError,
+    InvalidStateError,
+    NotFoundError,
+    StaleVersionError,
+    ValidationError,
+)
 from hub.crm.models import CrmCustomerProfile, CrmEvent, Lead, Opportunity
-from hub.crm.services import conversion, lead_import, leads, reps
+from hub.crm.services import conversion, lead_import, leads, reps, territories
 from hub.hub import Hub
 from hub.store.models import CustomerLink, HubCustomer
 
@@ -51,7 +57,9 @@ async def count(hub: Hub, model: type, *where: object) -> int:
         ({"name": "A", "shoe_size": 42}, "BAD_USER_INPUT", "shoeSize"),
     ],
 )
-async def test_bad_input_is_a_typed_error_and_writes_nothing(hub: Hub, fields: dict, code: str, field: str) -> None:
+async def test_bad_input_is_a_typed_error_and_writes_nothing(
+    hub: Hub, fields: dict, code: str, field: str
+) -> None:
     before = await count(hub, Lead)
     with pytest.raises(Exception) as caught:
         await leads.create_lead(ctx_for(hub), fields=fields)
@@ -62,12 +70,24 @@ async def test_bad_input_is_a_typed_error_and_writes_nothing(hub: Hub, fields: d
 async def test_create_records_audit_fields_and_an_event(hub: Hub) -> None:
     result = await leads.create_lead(
         ctx_for(hub, "carol"),
-        fields={"name": " Dana  Scully ", "email": "Dana@FBI.example.org", "expected_revenue": "1250.50",
-                "currency": "usd", "country": "us", "source": "referral", "rating": "hot"},
+        fields={
+            "name": " Dana  Scully ",
+            "email": "Dana@FBI.example.org",
+            "expected_revenue": "1250.50",
+            "currency": "usd",
+            "country": "us",
+            "source": "referral",
+            "rating": "hot",
+        },
     )
     lead = result.lead
     assert (lead.name, lead.email, lead.country, lead.currency, lead.rating) == (
-        "Dana Scully", "dana@fbi.example.org", "US", "USD", "Hot")
+        "Dana Scully",
+        "dana@fbi.example.org",
+        "US",
+        "USD",
+        "Hot",
+    )
     assert lead.expected_revenue_minor == 125050 and lead.status == "New" and lead.version == 1
     assert lead.created_by == lead.updated_by == "carol" and lead.created_at.tzinfo is not None
     assert await count(hub, CrmEvent, CrmEvent.subject_id == lead.id, CrmEvent.kind == "lead.created") == 1
@@ -75,11 +95,14 @@ async def test_create_records_audit_fields_and_an_event(hub: Hub) -> None:
 
 async def test_duplicate_hints_do_not_block(hub: Hub) -> None:
     customer = await add_customer(
-        hub, "cus_dup_acme", "Acme Logistics GmbH",
+        hub,
+        "cus_dup_acme",
+        "Acme Logistics GmbH",
         search_text="acme logistics gmbh info@acme-logistics.de +49 89 1234 5678",
     )
     first = await leads.create_lead(
-        ctx_for(hub), fields={"name": "Wile Coyote", "company": "Acme Logistics", "email": "wile@acme-logistics.de"}
+        ctx_for(hub),
+        fields={"name": "Wile Coyote", "company": "Acme Logistics", "email": "wile@acme-logistics.de"},
     )
     hints = {(h.record_type, h.record_id, h.reason) for h in first.duplicates}
     assert ("customer", customer.id, "SAME_EMAIL_DOMAIN") in hints
@@ -87,12 +110,20 @@ async def test_duplicate_hints_do_not_block(hub: Hub) -> None:
 
     second = await leads.create_lead(
         ctx_for(hub),
-        fields={"name": "W. Coyote", "company": "ACME-Logistics AG", "email": "wile@acme-logistics.de",
-                "phone": "089 / 1234 5678"},
+        fields={
+            "name": "W. Coyote",
+            "company": "ACME-Logistics AG",
+            "email": "wile@acme-logistics.de",
+            "phone": "089 / 1234 5678",
+        },
     )
     hints = {(h.record_type, h.record_id, h.reason) for h in second.duplicates}
-    assert {("lead", first.lead.id, "SAME_EMAIL"), ("lead", first.lead.id, "SIMILAR_COMPANY"),
-            ("customer", customer.id, "SAME_PHONE"), ("customer", customer.id, "SIMILAR_COMPANY")} <= hints
+    assert {
+        ("lead", first.lead.id, "SAME_EMAIL"),
+        ("lead", first.lead.id, "SIMILAR_COMPANY"),
+        ("customer", customer.id, "SAME_PHONE"),
+        ("customer", customer.id, "SIMILAR_COMPANY"),
+    } <= hints
     assert second.duplicates == sorted(second.duplicates, key=lambda h: -h.score)
     assert await leads.get_lead(ctx_for(hub), lead_id=second.lead.id) is not None
 
@@ -114,7 +145,11 @@ async def test_status_workflow_and_stale_versions(hub: Hub) -> None:
         await leads.disqualify_lead(ctx, lead_id=lead.id, version=1, reason="  ")
     assert caught.value.field == "reason"
     dropped = await leads.disqualify_lead(ctx, lead_id=lead.id, version=1, reason="Not a fit")
-    assert (dropped.status, dropped.disqualification_reason, dropped.version) == ("Unqualified", "Not a fit", 2)
+    assert (dropped.status, dropped.disqualification_reason, dropped.version) == (
+        "Unqualified",
+        "Not a fit",
+        2,
+    )
     with pytest.raises(InvalidStateError):
         await conversion.convert_lead(ctx, lead_id=lead.id, version=2)
     with pytest.raises(StaleVersionError) as stale:
@@ -133,36 +168,64 @@ async def test_status_workflow_and_stale_versions(hub: Hub) -> None:
 
 async def test_assign_sets_owner_and_pins_the_territory(hub: Hub) -> None:
     ctx = ctx_for(hub)
-    rep = await reps.create_sales_rep(ctx, fields={"name": "Walter Skinner", "email": "skinner@fbi.example.org"})
+    rep = await reps.create_sales_rep(
+        ctx, fields={"name": "Walter Skinner", "email": "skinner@fbi.example.org"}
+    )
     lead = (await leads.create_lead(ctx, fields={"name": "Assign Me"})).lead
-    assigned = await leads.assign_lead(ctx, lead_id=lead.id, version=1, owner_id=rep.id, territory_id=None)
-    assert assigned.owner_id == rep.id and not assigned.territory_manual
+    territory = await territories.create_territory(ctx, fields={"name": "Assign Land", "type": "other"})
+    assigned = await leads.assign_lead(ctx, lead_id=lead.id, version=1, owner_id=rep.id)
+    assert assigned.owner_id == rep.id and assigned.territory_id is None and not assigned.territory_manual
+    pinned = await leads.assign_lead(ctx, lead_id=lead.id, version=2, territory_id=territory.id)
+    assert (pinned.owner_id, pinned.territory_id, pinned.territory_manual) == (rep.id, territory.id, True)
+    freed = await leads.assign_lead(ctx, lead_id=lead.id, version=3, owner_id=None, territory_id=None)
+    assert (freed.owner_id, freed.territory_id, freed.territory_manual) == (None, None, False)
+    with pytest.raises(ValidationError):
+        await leads.assign_lead(ctx, lead_id=lead.id, version=4)
     await reps.update_sales_rep(ctx, rep_id=rep.id, version=1, changes={"active": False})
     with pytest.raises(ValidationError, match="inactive") as caught:
-        await leads.assign_lead(ctx, lead_id=lead.id, version=2, owner_id=rep.id, territory_id=None)
+        await leads.assign_lead(ctx, lead_id=lead.id, version=4, owner_id=rep.id)
     assert caught.value.field == "ownerId"
 
 
 async def test_convert_into_a_new_customer_once(hub: Hub) -> None:
     ctx = ctx_for(hub, "closer")
-    lead = (await leads.create_lead(ctx, fields={
-        "name": "Jane Doe", "company": "Doe Brewing Co", "email": "jane@doebrewing.example.com", "country": "ie",
-        "industry": "Food & Beverage", "expected_revenue": "40000", "currency": "EUR",
-    })).lead
-    result = await conversion.convert_lead(ctx, lead_id=lead.id, version=1, opportunity={"close_date": "2031-03-31"})
+    lead = (
+        await leads.create_lead(
+            ctx,
+            fields={
+                "name": "Jane Doe",
+                "company": "Doe Brewing Co",
+                "email": "jane@doebrewing.example.com",
+                "country": "ie",
+                "industry": "Food & Beverage",
+                "expected_revenue": "40000",
+                "currency": "EUR",
+            },
+        )
+    ).lead
+    result = await conversion.convert_lead(
+        ctx, lead_id=lead.id, version=1, opportunity={"close_date": "2031-03-31"}
+    )
     assert result.created_customer and result.customer.display_name == "Doe Brewing Co"
     assert result.customer.country == "IE"
     assert result.lead.status == "Converted" and result.lead.converted_customer_id == result.customer.id
     opportunity = result.opportunity
     assert opportunity is not None and opportunity.customer_id == result.customer.id
-    assert (opportunity.amount_minor, opportunity.stage, opportunity.probability) == (4_000_000, "Prospecting", 10)
+    assert (opportunity.amount_minor, opportunity.stage, opportunity.probability) == (
+        4_000_000,
+        "Prospecting",
+        10,
+    )
     assert result.lead.converted_opportunity_id == opportunity.id and opportunity.lead_id == lead.id
     async with hub.db.session() as session:
         link = await session.scalar(select(CustomerLink).where(CustomerLink.external_id == lead.id))
         profile = await session.get(CrmCustomerProfile, result.customer.id)
     assert (link.source, link.rule, link.hub_customer_id) == ("crm", "lead_conversion", result.customer.id)
     assert (profile.company, profile.email, profile.industry) == (
-        "Doe Brewing Co", "jane@doebrewing.example.com", "Food & Beverage")
+        "Doe Brewing Co",
+        "jane@doebrewing.example.com",
+        "Food & Beverage",
+    )
 
     customers = await count(hub, HubCustomer)
     with pytest.raises(AlreadyConvertedError) as twice:
@@ -171,30 +234,51 @@ async def test_convert_into_a_new_customer_once(hub: Hub) -> None:
     assert await count(hub, HubCustomer) == customers
     assert await count(hub, Opportunity, Opportunity.lead_id == lead.id) == 1
     with pytest.raises(InvalidStateError, match="read-only"):
-        await leads.update_lead(ctx, lead_id=lead.id, version=result.lead.version, changes={"name": "Changed"})
+        await leads.update_lead(
+            ctx, lead_id=lead.id, version=result.lead.version, changes={"name": "Changed"}
+        )
 
 
 async def test_convert_into_an_existing_customer_fills_only_empty_fields(hub: Hub) -> None:
     ctx = ctx_for(hub)
     customer = await add_customer(hub, "cus_existing_fill", "Existing Widgets", country=None)
-    first = (await leads.create_lead(ctx, fields={
-        "name": "Ann First", "company": "Widgets (old name)", "phone": "+44 20 7946 0000", "country": "GB",
-        "industry": "Manufacturing",
-    })).lead
+    first = (
+        await leads.create_lead(
+            ctx,
+            fields={
+                "name": "Ann First",
+                "company": "Widgets (old name)",
+                "phone": "+44 20 7946 0000",
+                "country": "GB",
+                "industry": "Manufacturing",
+            },
+        )
+    ).lead
     one = await conversion.convert_lead(ctx, lead_id=first.id, version=1, customer_id=customer.id)
     assert not one.created_customer and one.customer.id == customer.id and one.opportunity is None
     assert one.customer.display_name == "Existing Widgets"  # not empty: kept
     assert one.customer.country == "GB"  # was empty: filled
-    second = (await leads.create_lead(ctx, fields={
-        "name": "Bob Second", "phone": "+44 20 7946 1111", "country": "FR", "industry": "Retail",
-        "website": "https://widgets.example.com",
-    })).lead
+    second = (
+        await leads.create_lead(
+            ctx,
+            fields={
+                "name": "Bob Second",
+                "phone": "+44 20 7946 1111",
+                "country": "FR",
+                "industry": "Retail",
+                "website": "https://widgets.example.com",
+            },
+        )
+    ).lead
     await conversion.convert_lead(ctx, lead_id=second.id, version=1, customer_id=customer.id)
     async with hub.db.session() as session:
         profile = await session.get(CrmCustomerProfile, customer.id)
         refreshed = await session.get(HubCustomer, customer.id)
-        links = (await session.scalars(select(CustomerLink.external_id).where(
-            CustomerLink.hub_customer_id == customer.id))).all()
+        links = (
+            await session.scalars(
+                select(CustomerLink.external_id).where(CustomerLink.hub_customer_id == customer.id)
+            )
+        ).all()
     assert (profile.phone, profile.industry, profile.country) == ("+44 20 7946 0000", "Manufacturing", "GB")
     assert profile.website == "https://widgets.example.com" and profile.version == 2
     assert refreshed.country == "GB" and sorted(links) == sorted([first.id, second.id])
@@ -204,15 +288,28 @@ async def test_a_failing_convert_leaves_neither_customer_nor_opportunity(
     hub: Hub, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ctx = ctx_for(hub)
-    lead = (await leads.create_lead(ctx, fields={
-        "name": "Half Written", "company": "Atomic Ltd", "expected_revenue": "10", "currency": "EUR"})).lead
+    lead = (
+        await leads.create_lead(
+            ctx,
+            fields={
+                "name": "Half Written",
+                "company": "Atomic Ltd",
+                "expected_revenue": "10",
+                "currency": "EUR",
+            },
+        )
+    ).lead
     await leads.qualify_lead(ctx, lead_id=lead.id, version=1)
     customers, opportunities, links = (
-        await count(hub, HubCustomer), await count(hub, Opportunity), await count(hub, CustomerLink))
+        await count(hub, HubCustomer),
+        await count(hub, Opportunity),
+        await count(hub, CustomerLink),
+    )
 
     # The version check is the last write of the conversion: a stale version undoes what came before.
     with pytest.raises(StaleVersionError):
         await conversion.convert_lead(ctx, lead_id=lead.id, version=1, opportunity={"stage": "Proposal"})
+
     # A failure in the middle (the event log refusing a write) undoes it too.
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("event log unavailable")
@@ -230,7 +327,10 @@ async def test_a_failing_convert_leaves_neither_customer_nor_opportunity(
     assert unknown.value.field == "customerId"
 
     assert (await count(hub, HubCustomer), await count(hub, Opportunity), await count(hub, CustomerLink)) == (
-        customers, opportunities, links)
+        customers,
+        opportunities,
+        links,
+    )
     after = await leads.get_lead(ctx, lead_id=lead.id)
     assert (after.status, after.version, after.converted_customer_id) == ("Qualified", 2, None)
     done = await conversion.convert_lead(ctx, lead_id=lead.id, version=2, opportunity={})
@@ -291,6 +391,15 @@ async def test_unreadable_csv_is_rejected(hub: Hub, text: str, message: str) -> 
 
 
 async def test_money_is_exact(hub: Hub) -> None:
-    lead = (await leads.create_lead(ctx_for(hub), fields={
-        "name": "Cents", "expected_revenue": Decimal("0.10"), "annual_revenue": "999999999.99", "currency": "EUR"})).lead
+    lead = (
+        await leads.create_lead(
+            ctx_for(hub),
+            fields={
+                "name": "Cents",
+                "expected_revenue": Decimal("0.10"),
+                "annual_revenue": "999999999.99",
+                "currency": "EUR",
+            },
+        )
+    ).lead
     assert (lead.expected_revenue_minor, lead.annual_revenue_minor) == (10, 99999999999)

@@ -19,15 +19,29 @@ from hub.crm.rules import (
 )
 
 
-def rule(rule_id: str, conditions: list[dict], *, priority: int = 100, depth: int = 0, logic: str = "AND",
-         expression: str | None = None) -> CompiledRule:
+def rule(
+    rule_id: str,
+    conditions: list[dict],
+    *,
+    priority: int = 100,
+    depth: int = 0,
+    logic: str = "AND",
+    expression: str | None = None,
+) -> CompiledRule:
     cleaned = tuple(clean_conditions(conditions))
-    return CompiledRule(rule_id, f"t-{rule_id}", priority, depth, rule_id, cleaned,
-                        combine(logic, expression, len(cleaned)))
+    return CompiledRule(
+        rule_id, f"t-{rule_id}", priority, depth, rule_id, cleaned, combine(logic, expression, len(cleaned))
+    )
 
 
-GERMAN_BAKERY = TargetAttributes(country="DE", region="Bayern", city="München", postal_code="80 331",
-                                 industry="Food & Beverage", annual_revenue=Decimal("3000000"))
+GERMAN_BAKERY = TargetAttributes(
+    country="DE",
+    region="Bayern",
+    city="München",
+    postal_code="80 331",
+    industry="Food & Beverage",
+    annual_revenue=Decimal("3000000"),
+)
 
 
 def test_text_conditions_ignore_case_and_spacing() -> None:
@@ -64,7 +78,9 @@ def test_priority_then_depth_decides() -> None:
     emea = rule("emea", [{"field": "country", "operator": "equals", "values": ["DE", "FR"]}], depth=0)
     germany = rule("germany", [{"field": "country", "operator": "equals", "values": ["DE"]}], depth=1)
     bavaria = rule("bavaria", [{"field": "region", "operator": "equals", "values": ["bayern"]}], depth=2)
-    food = rule("food", [{"field": "industry", "operator": "equals", "values": ["Food & Beverage"]}], priority=5)
+    food = rule(
+        "food", [{"field": "industry", "operator": "equals", "values": ["Food & Beverage"]}], priority=5
+    )
     assert first_match(order_rules([emea, germany, bavaria]), GERMAN_BAKERY).id == "bavaria"
     assert first_match(order_rules([emea, germany]), GERMAN_BAKERY).id == "germany"
     assert first_match(order_rules([emea, germany, bavaria, food]), GERMAN_BAKERY).id == "food"
@@ -109,5 +125,7 @@ def test_bad_conditions_are_rejected(conditions: list[dict], message: str) -> No
 
 
 def test_conditions_round_trip_through_json() -> None:
-    (cleaned,) = clean_conditions([{"field": "annual_revenue", "operator": "between", "min": "1.5", "max": None}])
+    (cleaned,) = clean_conditions(
+        [{"field": "annual_revenue", "operator": "between", "min": "1.5", "max": None}]
+    )
     assert Condition.from_json(cleaned.as_json()) == cleaned

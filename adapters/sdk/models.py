@@ -94,6 +94,7 @@ class CustomerRecord(CanonicalRecord):
     website: str | None = None
     tax_id: str | None = None
     industry: str | None = None
+    annual_revenue: Decimal | None = None
     address: Address | None = None
     #: Upstream hints for territory assignment (ERP region or territory code).
     territory_code: str | None = None

@@ -19,7 +19,7 @@ ENTITIES = ("Customer", "Invoice", "Payment")
 @dataclass(frozen=True)
 class _Field:
     name: str
-    kind: str  # id | str | num | date | datetime | bool
+    kind: str  # id | str | num (read in cents) | date | datetime | bool
     get: Callable[[Any], Any]
 
 
@@ -40,7 +40,7 @@ FIELDS: dict[str, dict[str, _Field]] = {
         _Field("GivenName", "str", lambda r: r.given_name),
         _Field("FamilyName", "str", lambda r: r.family_name),
         _Field("PrimaryEmailAddr", "str", lambda r: r.email),
-        _Field("Balance", "num", lambda r: r.balance),
+        _Field("Balance", "num", lambda r: r.balance_cents),
         _Field("Active", "bool", lambda r: True),
     ),
     "Invoice": _common(
@@ -48,13 +48,13 @@ FIELDS: dict[str, dict[str, _Field]] = {
         _Field("CustomerRef", "id", lambda r: r.customer_id),
         _Field("TxnDate", "date", lambda r: r.txn_date),
         _Field("DueDate", "date", lambda r: r.due_date),
-        _Field("TotalAmt", "num", lambda r: r.total),
-        _Field("Balance", "num", lambda r: r.balance),
+        _Field("TotalAmt", "num", lambda r: r.total_cents),
+        _Field("Balance", "num", lambda r: r.balance_cents),
     ),
     "Payment": _common(
         _Field("CustomerRef", "id", lambda r: r.customer_id),
         _Field("TxnDate", "date", lambda r: r.txn_date),
-        _Field("TotalAmt", "num", lambda r: r.total),
+        _Field("TotalAmt", "num", lambda r: r.total_cents),
     ),
 }
 
@@ -70,8 +70,9 @@ def _coerce(field: _Field, value: str | float | bool) -> Any:
         except ValueError:
             return _NO_MATCH
     if kind == "num":
+        # Amounts are held in cents; an exact Decimal compares correctly with them.
         try:
-            return Decimal(str(value))
+            return Decimal(str(value)) * 100
         except InvalidOperation:
             raise QueryError(f"{field.name} needs a number, got {value!r}", code="4001") from None
     if kind == "bool":

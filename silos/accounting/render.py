@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from .data import AccountingData, Customer, Invoice, Payment, books_time, currency_ref
 
 
-def _amount(value: Decimal) -> float:
-    # The product sends money as JSON numbers; two decimals survive the float round trip.
-    return float(value)
+def _amount(cents: int) -> float:
+    # The product sends money as JSON numbers; cents / 100 is the double nearest the decimal amount.
+    return cents / 100
 
 
 def _metadata(record: Customer | Invoice | Payment) -> dict[str, str]:
@@ -22,8 +21,8 @@ def customer_json(customer: Customer) -> dict[str, Any]:
         "Taxable": False,
         "Job": False,
         "BillWithParent": False,
-        "Balance": _amount(customer.balance),
-        "BalanceWithJobs": _amount(customer.balance),
+        "Balance": _amount(customer.balance_cents),
+        "BalanceWithJobs": _amount(customer.balance_cents),
         "CurrencyRef": currency_ref(customer.currency),
         "PreferredDeliveryMethod": "Email" if customer.email else "Print",
         "domain": "QBO",
@@ -86,20 +85,24 @@ def invoice_json(data: AccountingData, invoice: Invoice) -> dict[str, Any]:
                 "Id": "1",
                 "LineNum": 1,
                 "Description": description,
-                "Amount": _amount(invoice.total),
+                "Amount": _amount(invoice.total_cents),
                 "DetailType": "SalesItemLineDetail",
                 "SalesItemLineDetail": {
                     "ItemRef": {"value": "1", "name": "Sales"},
-                    "UnitPrice": _amount(invoice.total),
+                    "UnitPrice": _amount(invoice.total_cents),
                     "Qty": 1,
                 },
             },
-            {"Amount": _amount(invoice.total), "DetailType": "SubTotalLineDetail", "SubTotalLineDetail": {}},
+            {
+                "Amount": _amount(invoice.total_cents),
+                "DetailType": "SubTotalLineDetail",
+                "SubTotalLineDetail": {},
+            },
         ],
         "CustomerRef": _customer_ref(data, invoice.customer_id),
         "DueDate": invoice.due_date.isoformat(),
-        "TotalAmt": _amount(invoice.total),
-        "Balance": _amount(invoice.balance),
+        "TotalAmt": _amount(invoice.total_cents),
+        "Balance": _amount(invoice.balance_cents),
     }
     if invoice.order_number:
         body["PrivateNote"] = f"ERP order {invoice.order_number}"
@@ -111,7 +114,7 @@ def invoice_json(data: AccountingData, invoice: Invoice) -> dict[str, Any]:
 def payment_json(data: AccountingData, payment: Payment) -> dict[str, Any]:
     return {
         "CustomerRef": _customer_ref(data, payment.customer_id),
-        "TotalAmt": _amount(payment.total),
+        "TotalAmt": _amount(payment.total_cents),
         "UnappliedAmt": 0.0,
         "ProcessPayment": False,
         "domain": "QBO",

@@ -44,7 +44,7 @@ from .._hashing import hex_id
 from ..faults import FailureKind, Faults, FaultsMiddleware, control_routes
 from ..http import ParamError, basic_credentials, int_param, iso_param, json_response
 from ..limits import RateLimit, RateLimiter, RateLimitMiddleware
-from .data import STATUSES, MarketingData, subscriber_hash
+from .data import ACTIVITY_WINDOW, STATUSES, MarketingData, subscriber_hash
 from .render import (
     campaign_json,
     email_activity_json,
@@ -248,13 +248,17 @@ def create_app(
         count, offset = paging(request)
         since = iso_param(request, "since")
         report = data.report(campaign_id)
+        emails: list[dict[str, Any] | None]
         if since is None:
             positions = range(offset, min(offset + count, len(report.recipients)))
             emails = [email_activity_json(data, report, p, None) for p in positions]
             total = len(report.recipients)
         else:
-            everything = [email_activity_json(data, report, p, since) for p in range(len(report.recipients))]
-            matching = [e for e in everything if e is not None]
+            # Only recipients with some activity can match, and nothing happens after the activity window.
+            active = report.active_positions() if since < report.campaign.send_time + ACTIVITY_WINDOW else []
+            matching = [
+                e for e in (email_activity_json(data, report, p, since) for p in active) if e is not None
+            ]
             emails, total = list(matching[offset : offset + count]), len(matching)
         return {"emails": emails, "campaign_id": campaign_id, "total_items": total}
 

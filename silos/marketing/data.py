@@ -18,9 +18,9 @@ from array import array
 from dataclasses import dataclass
 from typing import Any
 
-from .._hashing import hex_id, unit
+from .._hashing import hex_id, rng, unit
 from ..variants import company_name_variant, country_of, email_case_variant, phone_variant
-from ..world import REFERENCE_DATE, Person, World, as_utc
+from ..world import REFERENCE_DATE, Person, World, as_utc, building
 
 STATUSES = ("subscribed", "unsubscribed", "cleaned", "pending")
 LEAD_SHARE = 0.20
@@ -98,6 +98,10 @@ class CampaignReport:
         self.opens = sum(c & _OPENS for c in self.codes)
         self.clicks = sum(1 for c in self.codes if c & _CLICK)
         self.bounces = sum(1 for c in self.codes if c & _BOUNCE)
+
+    def active_positions(self) -> list[int]:
+        """Positions of recipients who opened, clicked or bounced."""
+        return [position for position, code in enumerate(self.codes) if code]
 
     def position_of(self, member_index: int) -> int | None:
         position = bisect.bisect_left(self.recipients, member_index)
@@ -192,6 +196,11 @@ class MarketingData:
 
     @classmethod
     def build(cls, world: World) -> MarketingData:
+        with building():
+            return cls._build(world)
+
+    @classmethod
+    def _build(cls, world: World) -> MarketingData:
         started = time.perf_counter()
         seed = world.seed
         members: list[Member] = []
@@ -235,23 +244,20 @@ class MarketingData:
     ) -> Member:
         seed, key = world.seed, (person.company_index, person.position)
         email = person.email or ""
-        status_draw = unit(seed, "mkt-status", *key)
+        stream = rng(seed, "mkt-member-fields", *key).random
+        status_draw = stream()
         weights = (0.55, 0.65, 0.70) if lead else (0.70, 0.84, 0.90)
         status = next((s for s, w in zip(STATUSES, weights, strict=False) if status_draw < w), "pending")
         created = as_utc(company.get("created_at") or REFERENCE_DATE - dt.timedelta(days=900))
         earliest = max(created, REFERENCE_DATE - dt.timedelta(days=5 * 365))
         span = max((REFERENCE_DATE - dt.timedelta(days=1) - earliest).total_seconds(), 3600)
-        signup = earliest + dt.timedelta(seconds=int(unit(seed, "mkt-signup", *key) * span))
-        opt = (
-            None
-            if status == "pending"
-            else signup + dt.timedelta(minutes=2 + int(unit(seed, "mkt-opt", *key) * 600))
-        )
+        signup = earliest + dt.timedelta(seconds=int(stream() * span))
+        opt = None if status == "pending" else signup + dt.timedelta(minutes=2 + int(stream() * 600))
         last_changed = opt or signup
         if status in ("unsubscribed", "cleaned"):
             remaining = max((REFERENCE_DATE - last_changed).total_seconds() - 3600, 60)
-            last_changed += dt.timedelta(seconds=int(unit(seed, "mkt-change", *key) * remaining))
-        name_draw = unit(seed, "mkt-company", *key)
+            last_changed += dt.timedelta(seconds=int(stream() * remaining))
+        name_draw = stream()
         company_field = ""
         if name_draw < 0.6:
             style = "plain" if name_draw < 0.4 else "legal" if name_draw < 0.55 else "typo"
@@ -259,15 +265,16 @@ class MarketingData:
                 company.get("name") or "", company.get("legal_form"), style, name_draw
             )
         phone = ""
-        if person.phone and unit(seed, "mkt-phone", *key) < 0.3:
-            style = "national" if unit(seed, "mkt-pfmt", *key) < 0.5 else "international"
+        phone_kept, phone_style = stream(), stream()
+        if person.phone and phone_kept < 0.3:
+            style = "national" if phone_style < 0.5 else "international"
             phone = phone_variant(person.phone, company.get("country"), style) or ""
-        open_rate = round(0.05 + unit(seed, "mkt-open", *key) * 0.6, 2)
+        open_rate = round(0.05 + stream() * 0.6, 2)
         country = country_of(company.get("country"))
         return Member(
             index=position,
             id=subscriber_hash(email),
-            email=email_case_variant(email, unit(seed, "mkt-case", *key)) or email,
+            email=email_case_variant(email, stream()) or email,
             status=status,
             first_name=person.first_name,
             last_name=person.last_name,
@@ -280,10 +287,10 @@ class MarketingData:
             signup=signup,
             opt=opt,
             last_changed=last_changed,
-            rating=1 + int(unit(seed, "mkt-rating", *key) * 5),
+            rating=1 + int(stream() * 5),
             open_rate=open_rate,
-            click_rate=round(open_rate * unit(seed, "mkt-click", *key) * 0.5, 2),
-            source=_SOURCES[int(unit(seed, "mkt-source", *key) * len(_SOURCES))],
+            click_rate=round(open_rate * stream() * 0.5, 2),
+            source=_SOURCES[int(stream() * len(_SOURCES))],
         )
 
     @staticmethod

@@ -12,9 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .._hashing import pick, rng, unit
+from .._hashing import rng, unit
 from ..variants import company_name_variant, domain_of, phone_variant
-from ..world import REFERENCE_DATE, World, as_utc
+from ..world import REFERENCE_DATE, World, as_utc, building
 
 ORGANIZATION_ID_BASE = 360_000_000_000
 USER_ID_BASE = 361_000_000_000
@@ -146,6 +146,11 @@ class SupportData:
 
     @classmethod
     def build(cls, world: World) -> SupportData:
+        with building():
+            return cls._build(world)
+
+    @classmethod
+    def _build(cls, world: World) -> SupportData:
         started = time.perf_counter()
         seed = world.seed
         chosen = [index for index in range(world.size) if world.in_support(index)]
@@ -194,19 +199,18 @@ class SupportData:
         world: World, org_id: int, index: int, company: dict[str, Any], code: str
     ) -> Organization:
         seed = world.seed
-        draw = unit(seed, "support-org-name", index)
+        stream = rng(seed, "support-org", index).random
+        draw = stream()
         style = "plain" if draw < 0.5 else "legal" if draw < 0.7 else "spelled" if draw < 0.85 else "typo"
         if draw >= 0.95:
             style = "upper"
-        name = company_name_variant(
-            company.get("name") or code, company.get("legal_form"), style, unit(seed, "support-form", index)
-        )
+        name = company_name_variant(company.get("name") or code, company.get("legal_form"), style, stream())
         created = as_utc(company.get("created_at") or REFERENCE_DATE) + dt.timedelta(
-            days=int(unit(seed, "support-org-created", index) * 400),
-            seconds=int(unit(seed, "s", index) * 86400),
+            days=int(stream() * 400),
+            seconds=int(stream() * 86400),
         )
         created = min(created, REFERENCE_DATE - dt.timedelta(days=1))
-        updated = created + dt.timedelta(days=int(unit(seed, "support-org-updated", index) * 200))
+        updated = created + dt.timedelta(days=int(stream() * 200))
         domain = domain_of(company.get("website"), company.get("email"))
         city = company.get("city") or ""
         return Organization(
@@ -214,7 +218,7 @@ class SupportData:
             cluster_id=world.cluster_id(index),
             name=name,
             external_id=code,
-            domain_names=[domain] if domain and unit(seed, "support-domain", index) < 0.7 else [],
+            domain_names=[domain] if domain and stream() < 0.7 else [],
             details=", ".join(part for part in (company.get("street"), city, company.get("country")) if part),
             created=created,
             updated=min(updated, REFERENCE_DATE - dt.timedelta(hours=1)),
@@ -227,16 +231,18 @@ class SupportData:
         members: list[User] = []
         for person in world.people(index):
             key = (index, person.position)
-            if unit(seed, "support-user", *key) >= 0.8:
+            stream = rng(seed, "support-user", *key).random
+            known, email_kept, phone_kept, phone_style, joined, touched = (stream() for _ in range(6))
+            if known >= 0.8:
                 continue
-            email = person.email if person.email and unit(seed, "support-email", *key) < 0.95 else None
+            email = person.email if person.email and email_kept < 0.95 else None
             phone = None
-            if person.phone and unit(seed, "support-phone", *key) < 0.5:
-                style = "international" if unit(seed, "support-pfmt", *key) < 0.6 else "e164"
+            if person.phone and phone_kept < 0.5:
+                style = "international" if phone_style < 0.6 else "e164"
                 phone = phone_variant(person.phone, world.company(index).get("country"), style)
             if email is None and phone is None:
                 continue
-            created = org.created + dt.timedelta(days=int(unit(seed, "support-user-created", *key) * 120))
+            created = org.created + dt.timedelta(days=int(joined * 120))
             created = min(created, REFERENCE_DATE - dt.timedelta(hours=2))
             members.append(
                 User(
@@ -248,7 +254,7 @@ class SupportData:
                     phone=phone,
                     role="end-user",
                     created=created,
-                    updated=created + dt.timedelta(days=int(unit(seed, "support-user-upd", *key) * 60)),
+                    updated=created + dt.timedelta(days=int(touched * 60)),
                     locale="en-US",
                     time_zone="UTC",
                 )
@@ -260,7 +266,7 @@ class SupportData:
         world: World, index: int, org: Organization, members: list[User], agents: list[User]
     ) -> list[tuple[dt.datetime, float, Ticket]]:
         draw = rng(world.seed, "support-tickets", index)
-        count = pick((0, 0, 1, 1, 1, 2, 2, 3, 4, 6), world.seed, "support-ticket-count", index)
+        count = (0, 0, 1, 1, 1, 2, 2, 3, 4, 6)[int(draw.random() * 10)]
         reference = REFERENCE_DATE - dt.timedelta(hours=1)
         earliest = max(org.created, REFERENCE_DATE - dt.timedelta(days=730))
         span = max((reference - earliest).total_seconds(), 3600)

@@ -63,8 +63,12 @@ async def add_customer(
     """A hub customer without silo records (what identity resolution would have created)."""
     now = utcnow()
     row = HubCustomer(
-        id=customer_id, display_name=name, search_text=search_text or name.lower(), country=country,
-        created_at=now, updated_at=now,
+        id=customer_id,
+        display_name=name,
+        search_text=search_text or name.lower(),
+        country=country,
+        created_at=now,
+        updated_at=now,
     )
     async with hub.db.transaction() as session:
         session.add(row)

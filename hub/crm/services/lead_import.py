@@ -199,8 +199,3 @@ async def import_leads(ctx: RequestContext, *, csv_text: str, dry_run: bool = Fa
                 values["territory_id"] = territory_ids[territories[number].lower()]
             report.imported.append(await insert_lead(session, values, actor=ctx.actor))
     return report
-
-
-async def count_leads(ctx: RequestContext) -> int:
-    async with ctx.hub.db.session() as session:
-        return await session.scalar(select(func.count()).select_from(Lead)) or 0

@@ -262,18 +262,3 @@ async def list_opportunities(
             first=first,
             after=after,
         )
-
-
-async def opportunity_competitors(ctx: RequestContext, *, opportunity_ids: list[str]) -> dict[str, list[str]]:
-    """The competitors named in notes on each opportunity, by name."""
-    found: dict[str, list[str]] = {oid: [] for oid in opportunity_ids}
-    async with ctx.hub.db.session() as session:
-        rows = await session.execute(
-            select(CompetitorNote.opportunity_id, CompetitorNote.competitor)
-            .where(CompetitorNote.opportunity_id.in_(set(opportunity_ids)))
-            .order_by(CompetitorNote.competitor)
-        )
-        for opportunity_id, competitor in rows:
-            if opportunity_id is not None and competitor not in found[opportunity_id]:
-                found[opportunity_id].append(competitor)
-    return found

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from hub.context import RequestContext
 
-from ..errors import DuplicateError, NotFoundError
+from ..errors import DuplicateError
 from ..ids import new_id
 from ..models import SalesRep
 from ..validation import Field, boolean, clean_fields, email, text
@@ -68,24 +68,9 @@ async def get_sales_rep(ctx: RequestContext, *, rep_id: str) -> SalesRep | None:
         return await session.get(SalesRep, rep_id)
 
 
-async def require_sales_rep(ctx: RequestContext, *, rep_id: str, field: str = "owner") -> SalesRep:
-    rep = await get_sales_rep(ctx, rep_id=rep_id)
-    if rep is None:
-        raise NotFoundError(f"no sales rep with id {rep_id!r}", field=field)
-    return rep
-
-
 async def list_sales_reps(ctx: RequestContext, *, active: bool | None = None) -> list[SalesRep]:
     statement = select(SalesRep).order_by(SalesRep.name, SalesRep.id)
     if active is not None:
         statement = statement.where(SalesRep.active.is_(active))
     async with ctx.hub.db.session() as session:
         return list((await session.scalars(statement)).all())
-
-
-async def sales_reps_by_id(ctx: RequestContext, *, rep_ids: list[str]) -> dict[str, SalesRep]:
-    if not rep_ids:
-        return {}
-    async with ctx.hub.db.session() as session:
-        rows = await session.scalars(select(SalesRep).where(SalesRep.id.in_(set(rep_ids))))
-        return {rep.id: rep for rep in rows}

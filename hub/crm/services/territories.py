@@ -24,6 +24,7 @@ from .common import dialect_name, require_territory, resolve_customer
 TERRITORY_TYPES = ("region", "country", "state", "city", "named_accounts", "other")
 MEMBER_ROLES = ("owner", "rep")
 MAX_DEPTH = 20
+DEFAULT_PRIORITY = 100
 #: Serialises changes of the hierarchy on PostgreSQL, so two concurrent moves cannot build a cycle.
 _TREE_LOCK = 0x63726D74  # "crmt"
 
@@ -213,39 +214,23 @@ async def remove_territory_member(ctx: RequestContext, *, member_id: str, versio
             )
 
 
-async def territory_members(
-    ctx: RequestContext, *, territory_ids: list[str]
-) -> dict[str, list[TerritoryMember]]:
-    async with ctx.hub.db.session() as session:
-        rows = await session.scalars(
-            select(TerritoryMember)
-            .where(TerritoryMember.territory_id.in_(set(territory_ids)))
-            .order_by(TerritoryMember.role, TerritoryMember.created_at, TerritoryMember.id)
-        )
-        grouped: dict[str, list[TerritoryMember]] = {tid: [] for tid in territory_ids}
-        for row in rows:
-            grouped[row.territory_id].append(row)
-    return grouped
-
-
 # -- rules ------------------------------------------------------------------------------------------
 
 
 def _clean_rule(values: dict[str, Any], *, current: TerritoryRule | None = None) -> dict[str, Any]:
+    """Normalise rule input; the expression is checked against the conditions it will run with."""
     if "conditions" in values:
         values["conditions"] = [c.as_json() for c in clean_conditions(values["conditions"])]
-    for required in ("name",):
-        if required in values and values[required] is None:
-            raise ValidationError(f"{required} cannot be empty", field=required)
-    if values.get("logic") is None:
-        values.pop("logic", None)
-    if values.get("active") is None:
-        values.pop("active", None)
+    if "name" in values and values["name"] is None:
+        raise ValidationError("name cannot be empty", field="name")
+    for keep_when_null in ("logic", "active"):
+        if keep_when_null in values and values[keep_when_null] is None:
+            del values[keep_when_null]
     if "priority" in values and values["priority"] is None:
-        values["priority"] = 100
+        values["priority"] = DEFAULT_PRIORITY
     conditions = values.get("conditions", current.conditions if current else [])
     expression = values.get("expression", current.expression if current else None)
-    combine(values.get("logic", "AND"), expression, len(conditions))  # validates the expression
+    combine(values.get("logic", "AND"), expression, len(conditions))  # raises on a bad expression
     return values
 
 
@@ -258,7 +243,7 @@ async def create_territory_rule(
         rule = TerritoryRule(
             id=new_id("rule"),
             territory_id=territory_id,
-            **{"priority": 100, "active": True, "logic": "AND", **values},
+            **{"priority": DEFAULT_PRIORITY, "active": True, "logic": "AND", **values},
             **audit_values(ctx.actor),
         )
         session.add(rule)

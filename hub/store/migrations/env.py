@@ -9,6 +9,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
+import hub.crm.models  # noqa: F401  (registers the CRM tables on Base.metadata for autogenerate)
 from hub.store.models import Base
 
 target_metadata = Base.metadata
