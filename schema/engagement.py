@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
+from typing import Any
 
 import strawberry
 
-from adapters.sdk import CampaignActivity as CampaignActivityRecord
-from adapters.sdk import MarketingMember as MarketingMemberRecord
-from adapters.sdk import Ticket as TicketRecord
 from hub.services.engagement import MarketingProfile as MarketingProfileData
+
+from .records import SourceRecord, record_field
 
 
 @strawberry.enum
@@ -24,90 +24,35 @@ class TicketStatus(Enum):
 
 
 @strawberry.type
-class Ticket:
-    _record: strawberry.Private[TicketRecord]
-
-    @strawberry.field
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(f"{self._record.source}:{self._record.external_id}")
-
-    @strawberry.field
-    def source(self) -> str:
-        return self._record.source
-
-    @strawberry.field
-    def subject(self) -> str:
-        return self._record.subject
-
-    @strawberry.field(description="The support desk's own status word (new, open, pending, solved...).")
-    def status(self) -> str:
-        return self._record.status
-
-    @strawberry.field
-    def priority(self) -> str | None:
-        return self._record.priority
-
-    @strawberry.field
-    def requester_email(self) -> str | None:
-        return self._record.requester_email
-
-    @strawberry.field
-    def created_at(self) -> datetime | None:
-        return self._record.created_at
-
-    @strawberry.field
-    def updated_at(self) -> datetime | None:
-        return self._record.updated_at
+class Ticket(SourceRecord):
+    subject: str = record_field("subject", str)
+    status: str = record_field("status", str, "The support desk's own status word (new, open, pending...).")
+    priority: str | None = record_field("priority", str | None)
+    requester_email: str | None = record_field("requester_email", str | None)
+    created_at: datetime | None = record_field("created_at", datetime | None)
+    updated_at: datetime | None = record_field("updated_at", datetime | None)
 
 
 @strawberry.type
 class ListMembership:
-    _record: strawberry.Private[MarketingMemberRecord]
+    _record: strawberry.Private[Any]
 
-    @strawberry.field
-    def list_id(self) -> str | None:
-        return self._record.list_id
-
-    @strawberry.field
-    def list_name(self) -> str | None:
-        return self._record.list_name
-
-    @strawberry.field
-    def email(self) -> str:
-        return self._record.email
-
-    @strawberry.field(description="subscribed, unsubscribed, cleaned or pending.")
-    def status(self) -> str:
-        return self._record.status
-
-    @strawberry.field
-    def source(self) -> str:
-        return self._record.source
+    list_id: str | None = record_field("list_id", str | None)
+    list_name: str | None = record_field("list_name", str | None)
+    email: str = record_field("email", str)
+    status: str = record_field("status", str, "subscribed, unsubscribed, cleaned or pending.")
+    source: str = record_field("source", str)
 
 
 @strawberry.type
 class CampaignActivity:
-    _record: strawberry.Private[CampaignActivityRecord]
+    _record: strawberry.Private[Any]
 
-    @strawberry.field
-    def campaign_id(self) -> str:
-        return self._record.campaign_id
-
-    @strawberry.field
-    def campaign_name(self) -> str | None:
-        return self._record.campaign_name
-
-    @strawberry.field(description="open, click, bounce...")
-    def action(self) -> str:
-        return self._record.action
-
-    @strawberry.field
-    def email(self) -> str:
-        return self._record.email
-
-    @strawberry.field
-    def occurred_at(self) -> datetime | None:
-        return self._record.occurred_at
+    campaign_id: str = record_field("campaign_id", str)
+    campaign_name: str | None = record_field("campaign_name", str | None)
+    action: str = record_field("action", str, "open, click, bounce...")
+    email: str = record_field("email", str)
+    occurred_at: datetime | None = record_field("occurred_at", datetime | None)
 
 
 @strawberry.type

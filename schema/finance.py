@@ -9,8 +9,9 @@ from enum import Enum
 import strawberry
 
 from adapters.sdk import Invoice as InvoiceRecord
-from adapters.sdk import Payment as PaymentRecord
 from hub.services import finance
+
+from .records import SourceRecord, record_field
 
 
 @strawberry.type
@@ -27,41 +28,16 @@ class InvoiceStatus(Enum):
 
 
 @strawberry.type
-class Invoice:
+class Invoice(SourceRecord):
     _record: strawberry.Private[InvoiceRecord]
     _now: strawberry.Private[datetime]
 
-    @strawberry.field
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(f"{self._record.source}:{self._record.external_id}")
-
-    @strawberry.field
-    def source(self) -> str:
-        return self._record.source
-
-    @strawberry.field
-    def number(self) -> str | None:
-        return self._record.number
-
-    @strawberry.field
-    def issued_at(self) -> datetime | None:
-        return self._record.issued_at
-
-    @strawberry.field
-    def due_at(self) -> datetime | None:
-        return self._record.due_at
-
-    @strawberry.field
-    def total(self) -> Decimal:
-        return self._record.total
-
-    @strawberry.field(description="What is still to be paid.")
-    def balance(self) -> Decimal:
-        return self._record.balance
-
-    @strawberry.field
-    def currency(self) -> str | None:
-        return self._record.currency
+    number: str | None = record_field("number", str | None)
+    issued_at: datetime | None = record_field("issued_at", datetime | None)
+    due_at: datetime | None = record_field("due_at", datetime | None)
+    total: Decimal = record_field("total", Decimal)
+    balance: Decimal = record_field("balance", Decimal, "What is still to be paid.")
+    currency: str | None = record_field("currency", str | None)
 
     @strawberry.field
     def status(self) -> InvoiceStatus:
@@ -73,28 +49,10 @@ class Invoice:
 
 
 @strawberry.type
-class Payment:
-    _record: strawberry.Private[PaymentRecord]
-
-    @strawberry.field
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(f"{self._record.source}:{self._record.external_id}")
-
-    @strawberry.field
-    def source(self) -> str:
-        return self._record.source
-
-    @strawberry.field
-    def paid_at(self) -> datetime | None:
-        return self._record.paid_at
-
-    @strawberry.field
-    def amount(self) -> Decimal:
-        return self._record.amount
-
-    @strawberry.field
-    def currency(self) -> str | None:
-        return self._record.currency
+class Payment(SourceRecord):
+    paid_at: datetime | None = record_field("paid_at", datetime | None)
+    amount: Decimal = record_field("amount", Decimal)
+    currency: str | None = record_field("currency", str | None)
 
     @strawberry.field
     def invoice_ids(self) -> list[strawberry.ID]:

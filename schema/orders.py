@@ -9,72 +9,30 @@ import strawberry
 
 from adapters.sdk import Order as OrderRecord
 from adapters.sdk import OrderLine as OrderLineRecord
-from adapters.sdk import Product as ProductRecord
 from hub.services import customers as service
 
 from .context import Info
+from .records import SourceRecord, record_field
 
 
 @strawberry.type
-class Product:
-    _record: strawberry.Private[ProductRecord]
-
-    @strawberry.field
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(f"{self._record.source}:{self._record.external_id}")
-
-    @strawberry.field
-    def source(self) -> str:
-        return self._record.source
-
-    @strawberry.field
-    def external_id(self) -> str:
-        return self._record.external_id
-
-    @strawberry.field
-    def name(self) -> str:
-        return self._record.name
-
-    @strawberry.field
-    def sku(self) -> str | None:
-        return self._record.sku
-
-    @strawberry.field
-    def category(self) -> str | None:
-        return self._record.category
-
-    @strawberry.field
-    def unit_price(self) -> Decimal | None:
-        return self._record.unit_price
+class Product(SourceRecord):
+    name: str = record_field("name", str)
+    sku: str | None = record_field("sku", str | None)
+    category: str | None = record_field("category", str | None)
+    unit_price: Decimal | None = record_field("unit_price", Decimal | None)
+    currency: str | None = record_field("currency", str | None)
 
 
 @strawberry.type
-class OrderLine:
+class OrderLine(SourceRecord):
     _record: strawberry.Private[OrderLineRecord]
 
-    @strawberry.field
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(f"{self._record.source}:{self._record.external_id}")
-
-    @strawberry.field
-    def description(self) -> str | None:
-        return self._record.description
-
-    @strawberry.field
-    def quantity(self) -> Decimal:
-        return self._record.quantity
-
-    @strawberry.field
-    def unit_price(self) -> Decimal:
-        return self._record.unit_price
-
-    @strawberry.field
-    def discount(self) -> Decimal:
-        return self._record.discount
-
-    @strawberry.field
-    def amount(self) -> Decimal | None:
-        return self._record.amount
+    description: str | None = record_field("description", str | None)
+    quantity: Decimal = record_field("quantity", Decimal)
+    unit_price: Decimal = record_field("unit_price", Decimal)
+    discount: Decimal = record_field("discount", Decimal)
+    amount: Decimal | None = record_field("amount", Decimal | None)
 
     @strawberry.field
     async def product(self, info: Info) -> Product | None:
@@ -87,44 +45,15 @@ class OrderLine:
 
 
 @strawberry.type
-class Order:
+class Order(SourceRecord):
     _record: strawberry.Private[OrderRecord]
 
-    @strawberry.field
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(f"{self._record.source}:{self._record.external_id}")
-
-    @strawberry.field
-    def source(self) -> str:
-        return self._record.source
-
-    @strawberry.field
-    def external_id(self) -> str:
-        return self._record.external_id
-
-    @strawberry.field
-    def number(self) -> str | None:
-        return self._record.number
-
-    @strawberry.field
-    def ordered_at(self) -> datetime | None:
-        return self._record.ordered_at
-
-    @strawberry.field
-    def status(self) -> str | None:
-        return self._record.status
-
-    @strawberry.field
-    def currency(self) -> str | None:
-        return self._record.currency
-
-    @strawberry.field
-    def total(self) -> Decimal | None:
-        return self._record.total
-
-    @strawberry.field
-    def sales_rep(self) -> str | None:
-        return self._record.sales_rep
+    number: str | None = record_field("number", str | None)
+    ordered_at: datetime | None = record_field("ordered_at", datetime | None)
+    status: str | None = record_field("status", str | None)
+    currency: str | None = record_field("currency", str | None)
+    total: Decimal | None = record_field("total", Decimal | None)
+    sales_rep: str | None = record_field("sales_rep", str | None)
 
     @strawberry.field
     async def lines(self, info: Info) -> list[OrderLine]:
