@@ -1,6 +1,7 @@
 """Run silos as real HTTP servers on 127.0.0.1 inside the current event loop.
 
-``serve_app`` starts one app on an ephemeral port (or a given one) and yields its base URL::
+``serve_app`` (the adapter SDK's ``serve_asgi``, one embedded server for the whole code base) starts one
+app on an ephemeral port (or a given one) and yields its base URL::
 
     async with serve_app(app) as base_url:
         ...
@@ -14,76 +15,21 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import socket
-import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-import uvicorn
 from starlette.applications import Starlette
+
+from adapters.sdk.asgi_server import serve_asgi as serve_app
 
 from . import accounting, marketing, support
 from .faults import Faults
 from .limits import UNLIMITED, RateLimit
 from .world import ErpFactory, World, default_erp_factory
 
-STARTUP_TIMEOUT = 10.0
-
-
-class _EmbeddedServer(uvicorn.Server):
-    # The host process owns signal handling; several embedded servers must not fight over SIGINT.
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
-
-
-@asynccontextmanager
-async def serve_app(app: Any, *, host: str = "127.0.0.1", port: int = 0) -> AsyncIterator[str]:
-    """Serve ``app`` until the block exits; yields ``http://host:port``."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    # Accepted sockets inherit it; without it the server's separate header and body writes meet delayed
-    # ACKs and every response takes ~40 ms.
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    try:
-        sock.bind((host, port))
-    except OSError:
-        sock.close()
-        raise
-    sock.listen(512)
-    sock.setblocking(False)
-    bound_port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        app, log_level="warning", access_log=False, lifespan="off", timeout_graceful_shutdown=2
-    )
-    server = _EmbeddedServer(config)
-    task = asyncio.create_task(server.serve(sockets=[sock]), name=f"silo-server-{bound_port}")
-    try:
-        deadline = time.monotonic() + STARTUP_TIMEOUT
-        while not server.started:
-            if task.done():
-                task.result()  # raises the startup error
-                raise RuntimeError(f"the server on {host}:{bound_port} stopped during startup")
-            if time.monotonic() > deadline:
-                raise TimeoutError(
-                    f"the server on {host}:{bound_port} did not start in {STARTUP_TIMEOUT:.0f} s"
-                )
-            await asyncio.sleep(0.01)
-        yield f"http://{host}:{bound_port}"
-    finally:
-        server.should_exit = True
-        try:
-            await asyncio.wait_for(asyncio.shield(task), timeout=5)
-        except TimeoutError:
-            server.force_exit = True
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        finally:
-            sock.close()
+__all__ = ["RunningSilos", "SiloHandle", "run_silos", "serve_app"]
 
 
 @dataclass

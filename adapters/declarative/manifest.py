@@ -153,6 +153,20 @@ class LookupSpec(_Spec):
     path: str | None = None
     params: dict[str, str] = Field(default_factory=dict)
     paginator: PaginatorSpec | None = None
+    #: Where the records sit in the lookup's answer, when not where the endpoint's listing has them.
+    record_path: str | None = None
+    #: A regular expression every key or value must match to be sent (others cannot exist upstream).
+    value_pattern: str | None = None
+
+    @field_validator("value_pattern")
+    @classmethod
+    def _compiles(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"is not a regular expression: {exc}") from None
+        return value
 
     @field_validator("template")
     @classmethod

@@ -30,6 +30,7 @@ and in the package's ``pyproject.toml``::
 from __future__ import annotations
 
 from .adapter import Adapter
+from .aggregate import Aggregate, AggregateValue, Measure, MeasureKind
 from .errors import (
     AdapterConfigError,
     AdapterError,
@@ -70,6 +71,8 @@ __all__ = [
     "AdapterError",
     "AdapterRegistry",
     "Address",
+    "Aggregate",
+    "AggregateValue",
     "CampaignActivity",
     "CanonicalRecord",
     "Contact",
@@ -81,6 +84,8 @@ __all__ = [
     "Invoice",
     "MalformedResponseError",
     "MarketingMember",
+    "Measure",
+    "MeasureKind",
     "Order",
     "OrderLine",
     "Payment",

@@ -3,6 +3,9 @@
 An adapter declares its ``config_model`` and its entity mappings and implements four batch reads. The hub's
 DataLoaders call ``get_many`` and ``find_related`` with whole batches, so an adapter must answer a batch
 with ONE upstream call or query (or as few as the upstream's batch limits allow), never one per key.
+
+Bulk reads may also ask for ``aggregate_related`` (counts and sums per related group); it works on every
+adapter through ``find_related`` and is worth overriding where the upstream can aggregate itself.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from .aggregate import Aggregate, Measure, aggregate_records, check_aggregate
 from .errors import AdapterConfigError, UnsupportedEntityError
 from .health import Health
 from .mapping import EntityMapping
@@ -97,6 +101,26 @@ class Adapter(ABC, Generic[ConfigT]):
     @abstractmethod
     def scan(self, entity: Entity, since: datetime | None = None) -> AsyncIterator[CanonicalRecord]:
         """Every record of ``entity`` (changed after ``since`` when given), read page by page."""
+
+    async def aggregate_related(
+        self,
+        entity: Entity,
+        by_field: str,
+        values: Sequence[str],
+        measures: Sequence[Measure],
+        *,
+        group_by: Sequence[str] = (),
+    ) -> list[list[Aggregate]]:
+        """For each value, the aggregates of the records whose ``by_field`` equals it (aligned with
+        ``values``): one ``Aggregate`` per distinct ``group_by`` combination, sorted; ``[]`` when none.
+
+        Optional capability for bulk reads. This default reads the records with ``find_related`` and
+        aggregates them in Python; adapters that can aggregate upstream (SQL ``GROUP BY``) override it.
+        Raises ``UnsupportedEntityError`` for a relation, group field or measure the mapping cannot serve.
+        """
+        check_aggregate(self.mapping_for(entity, by_field), measures, group_by, source=self.source)
+        found = await self.find_related(entity, by_field, values)
+        return [aggregate_records(records, measures, group_by) for records in found]
 
     @abstractmethod
     async def check(self) -> Health:

@@ -22,14 +22,21 @@ _MISSING = object()
 
 
 def read_path(raw: RawRecord, path: str) -> Any:
-    """Read ``a.b.c`` from nested mappings; a missing step gives ``None`` (upstreams omit empty fields)."""
+    """Read ``a.b.c`` from nested mappings; a missing step gives ``None`` (upstreams omit empty fields).
+
+    A numeric step indexes a list (``domain_names.0``: the first domain), so lists of values can feed a
+    single canonical field without code.
+    """
     if path in raw:
         return raw[path]
     value: Any = raw
     for step in path.split("."):
-        if not isinstance(value, Mapping):
+        if isinstance(value, Mapping):
+            value = value.get(step, _MISSING)
+        elif isinstance(value, list | tuple) and step.isdigit() and int(step) < len(value):
+            value = value[int(step)]
+        else:
             return None
-        value = value.get(step, _MISSING)
         if value is _MISSING:
             return None
     return value
@@ -68,6 +75,9 @@ class EntityMapping:
         for name in self.relations:
             if name not in self.fields:
                 raise ValueError(f"mapping for {self.entity.value!r}: relation {name!r} is not mapped")
+        # Split once here, not per record: every record of every read goes through ``build``.
+        object.__setattr__(self, "_flat", tuple((n, p) for n, p in self.fields.items() if "." not in n))
+        object.__setattr__(self, "_nested", tuple((n, p) for n, p in self.fields.items() if "." in n))
 
     @property
     def model(self) -> type[CanonicalRecord]:
@@ -78,8 +88,14 @@ class EntityMapping:
         values: dict[str, Any] = {"source": source}
         for name, value in self.constants.items():
             _assign(values, name, value)
-        for name, path in self.fields.items():
-            value = read_path(raw, path)
+        flat: tuple[tuple[str, str], ...] = self._flat  # type: ignore[attr-defined]
+        nested: tuple[tuple[str, str], ...] = self._nested  # type: ignore[attr-defined]
+        for name, path in flat:
+            value = raw[path] if path in raw else read_path(raw, path)
+            if value is not None:
+                values[name] = value
+        for name, path in nested:
+            value = raw[path] if path in raw else read_path(raw, path)
             if value is not None:
                 _assign(values, name, value)
         try:

@@ -1,7 +1,7 @@
 """``SQLAdapter``: any SQLite or PostgreSQL database mapped onto canonical entities in YAML, no Python.
 
-Every batch read is one ``SELECT ... WHERE key IN (...)`` per ``batch_size`` keys; ``queries_executed``
-counts the statements sent, so the hub's metrics and tests can prove it.
+Every batch read (and aggregate) is one ``SELECT ... WHERE key IN (...)`` per ``batch_size`` keys;
+``queries_executed`` counts the statements sent, so the hub's metrics and tests can prove it.
 """
 
 from __future__ import annotations
@@ -22,12 +22,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.types import DateTime
 
 from adapters.sdk.adapter import Adapter
+from adapters.sdk.aggregate import Aggregate, Measure, check_aggregate, merge_aggregates
 from adapters.sdk.errors import AdapterError
 from adapters.sdk.health import Health
 from adapters.sdk.mapping import EntityMapping
 from adapters.sdk.models import CanonicalRecord, Entity
 from adapters.sdk.types import ExternalId
 
+from .aggregates import AggregateStatement
 from .config import SQLConfig
 from .engine import create_engine
 from .errors import translate
@@ -243,6 +245,36 @@ class SQLAdapter(Adapter[SQLConfig]):
             for row in await self._rows(entity, statement):
                 groups.setdefault(key_text(row[by_field]), []).append(query.record(self.source, row))
         return [list(groups.get(value.strip(), ())) for value in values]
+
+    async def aggregate_related(
+        self,
+        entity: Entity,
+        by_field: str,
+        values: Sequence[str],
+        measures: Sequence[Measure],
+        *,
+        group_by: Sequence[str] = (),
+    ) -> list[list[Aggregate]]:
+        """Pushed down: one ``SELECT ... GROUP BY`` per chunk of values (see ``aggregates.py``)."""
+        query = self._query(entity, by_field)
+        check_aggregate(query.mapping, measures, group_by, source=self.source)
+        statement = AggregateStatement.build(query, by_field, measures, group_by, self._dialect)
+        if statement is None:
+            return await super().aggregate_related(entity, by_field, values, measures, group_by=group_by)
+        wanted = list(dict.fromkeys(value.strip() for value in values))
+        params = await self._value_params(query, by_field, wanted)
+        found: dict[str, list[Aggregate]] = {}
+        for chunk in _chunks(params, self._chunk_size(query)):
+            for value, aggregate in statement.read(await self._rows(entity, statement.select(chunk))):
+                groups = found.get(value)
+                if groups is None:
+                    found[value] = [aggregate]
+                else:
+                    groups.append(aggregate)
+        for value, groups in found.items():
+            if len(groups) > 1:  # sorted by group, and merged where stripping made two groups one
+                found[value] = merge_aggregates(groups)
+        return [list(found.get(value.strip(), ())) for value in values]
 
     async def scan(self, entity: Entity, since: datetime | None = None) -> AsyncIterator[CanonicalRecord]:
         query = self._query(entity)

@@ -37,6 +37,8 @@ def _to_decimal(value: Any) -> Any:
 
 
 def _to_text(value: Any) -> Any:
+    if type(value) is str:  # the common case first: bulk reads convert every row
+        return value
     if isinstance(value, bool):
         return value
     if isinstance(value, float):
@@ -68,6 +70,11 @@ def converter_for(annotation: Any) -> Converter:
 
 def key_text(value: Any) -> str:
     """A key column value as the SDK's text external id (stripped, as canonical models strip ids)."""
+    kind = type(value)
+    if kind is int:  # the common cases first: bulk reads convert every row
+        return str(value)
+    if kind is str:
+        return str(value).strip()
     if isinstance(value, float):
         return format(value, ".15g")
     if isinstance(value, dt.date | dt.datetime | dt.time):

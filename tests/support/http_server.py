@@ -1,6 +1,6 @@
-"""Real HTTP servers for tests on 127.0.0.1: ``serve_app`` (the silos' embedded uvicorn runner, reused
-so there is one way to serve an app in-process), a listener that never answers (for timeouts) and a port
-nobody listens on (for refused connections)."""
+"""Real HTTP servers for tests on 127.0.0.1: ``serve_app`` (the adapter SDK's ``serve_asgi``, so there is
+one way to serve an app in-process), a listener that never answers (for timeouts) and a port nobody listens
+on (for refused connections)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import contextlib
 import socket
 from collections.abc import AsyncIterator
 
-from silos.server import serve_app
+from adapters.sdk.asgi_server import serve_asgi as serve_app
 
 __all__ = ["black_hole", "closed_port", "serve_app"]
 

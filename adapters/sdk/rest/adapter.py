@@ -11,6 +11,7 @@ import asyncio
 import string
 import time
 from collections.abc import AsyncIterator, Awaitable, Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, TypeVar
 from urllib.parse import quote
@@ -254,13 +255,28 @@ class RESTAdapter(Adapter[ConfigT]):
             exc.source = self.source
             raise
 
+    def extract_lookup_records(
+        self, entity: Entity, response: PageResponse, record_path: str
+    ) -> list[RawRecord]:
+        """The records of a batch lookup's answer, for lookups that declare their own ``record_path``."""
+        try:
+            return replace(self.endpoint(entity), record_path=record_path).extract_records(response.body)
+        except MalformedResponseError as exc:
+            exc.source = self.source
+            raise
+
     # -- reading ------------------------------------------------------------------------------------
 
     async def pages(
-        self, entity: Entity, request: PageRequest, *, paginator: Paginator | None = None
+        self,
+        entity: Entity,
+        request: PageRequest,
+        *,
+        paginator: Paginator | None = None,
+        record_path: str | None = None,
     ) -> AsyncIterator[list[RawRecord]]:
         """The raw records of each page, from ``request`` on, following ``paginator`` (by default the
-        endpoint's) until it finds no next page."""
+        endpoint's) until it finds no next page; ``record_path`` overrides the endpoint's (lookups)."""
         endpoint = self.endpoint(entity)
         paginator = paginator or endpoint.paginator
         limit = endpoint.max_pages or self.http_settings().max_pages
@@ -269,7 +285,11 @@ class RESTAdapter(Adapter[ConfigT]):
         while current is not None:
             self._guard(entity, current, seen)
             response = await self.http.send(current, entity=entity.value)
-            records = self.extract_records(entity, response)
+            records = (
+                self.extract_records(entity, response)
+                if record_path is None
+                else self.extract_lookup_records(entity, response, record_path)
+            )
             yield records
             current = paginator.next_request(current, response, len(records))
             if current is not None and len(seen) >= limit:
@@ -300,14 +320,19 @@ class RESTAdapter(Adapter[ConfigT]):
             )
 
     async def _collect(
-        self, entity: Entity, request: PageRequest, paginator: Paginator | None
+        self, entity: Entity, request: PageRequest, lookup: BatchLookup | None
     ) -> list[CanonicalRecord]:
         mapping = self.endpoint(entity).mapping
-        return [
-            mapping.build(self.source, raw)
-            async for page in self.pages(entity, request, paginator=paginator)
-            for raw in page
-        ]
+        paginator = lookup.paginator if lookup else None
+        # Only a lookup that declares its own record path passes one: ``pages`` overrides written before
+        # the keyword existed keep working for every other lookup.
+        record_path = lookup.record_path if lookup else None
+        pages = (
+            self.pages(entity, request, paginator=paginator)
+            if record_path is None
+            else self.pages(entity, request, paginator=paginator, record_path=record_path)
+        )
+        return [mapping.build(self.source, raw) async for page in pages for raw in page]
 
     async def scan(self, entity: Entity, since: datetime | None = None) -> AsyncIterator[CanonicalRecord]:
         mapping = self.endpoint(entity).mapping
@@ -323,12 +348,14 @@ class RESTAdapter(Adapter[ConfigT]):
         endpoint = self.endpoint(entity)
         if not keys:
             return []
-        unique = list(dict.fromkeys(str(key) for key in keys))
-        size = endpoint.get_many.chunk_size if endpoint.get_many else len(unique)
-        paginator = endpoint.get_many.paginator if endpoint.get_many else None
+        lookup = endpoint.get_many
+        unique = [key for key in dict.fromkeys(str(key) for key in keys) if not lookup or lookup.accepts(key)]
+        if not unique:
+            return [None] * len(keys)
+        size = lookup.chunk_size if lookup else len(unique)
         requests = [self.build_get_many_request(entity, chunk) for chunk in _chunks(unique, size)]
         found: dict[str, CanonicalRecord] = {}
-        for records in await _all(self._collect(entity, request, paginator) for request in requests):
+        for records in await _all(self._collect(entity, request, lookup) for request in requests):
             for record in records:
                 found.setdefault(record.external_id, record)
         return [found.get(str(key)) for key in keys]
@@ -340,12 +367,13 @@ class RESTAdapter(Adapter[ConfigT]):
         if not values:
             return []
         lookup = self.endpoint(entity).related.get(by_field)
-        unique = list(dict.fromkeys(str(value) for value in values))
+        unique = [v for v in dict.fromkeys(str(value) for value in values) if not lookup or lookup.accepts(v)]
+        if not unique:
+            return [[] for _ in values]
         size = lookup.chunk_size if lookup else len(unique)
-        paginator = lookup.paginator if lookup else None
         requests = [self.build_related_request(entity, by_field, chunk) for chunk in _chunks(unique, size)]
         grouped: dict[str, dict[str, CanonicalRecord]] = {}
-        for records in await _all(self._collect(entity, request, paginator) for request in requests):
+        for records in await _all(self._collect(entity, request, lookup) for request in requests):
             for record in records:
                 for value in _field_values(record, by_field):
                     grouped.setdefault(value, {}).setdefault(record.external_id, record)

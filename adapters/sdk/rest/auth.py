@@ -128,7 +128,9 @@ class OAuth2ClientCredentials(httpx.Auth):
             return True
         return self._expires_at is not None and self._clock() >= self._expires_at
 
-    def _token_request(self) -> httpx.Request:
+    def _token_request(self, request: httpx.Request) -> httpx.Request:
+        """The token request made on behalf of ``request``, within the same timeouts (requests an auth
+        flow creates get none from the client, and a token endpoint that never answers must not hang)."""
         self.token_requests += 1
         form = {"grant_type": "client_credentials", **self._extra}
         if self._scopes:
@@ -141,7 +143,8 @@ class OAuth2ClientCredentials(httpx.Auth):
         else:
             form["client_id"] = self._client_id
             form["client_secret"] = self._client_secret.get_secret_value()
-        return httpx.Request("POST", self.token_url, data=form, headers=headers)
+        extensions = {"timeout": request.extensions["timeout"]} if "timeout" in request.extensions else {}
+        return httpx.Request("POST", self.token_url, data=form, headers=headers, extensions=extensions)
 
     def _store(self, response: httpx.Response) -> None:
         where = f"token endpoint {redact_url(self.token_url)}"
@@ -177,13 +180,13 @@ class OAuth2ClientCredentials(httpx.Auth):
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         if self._needs_token():
-            self._store((yield self._token_request()))
+            self._store((yield self._token_request(request)))
         used = self._authorize(request)
         response = yield request
         if response.status_code != 401:
             return
         if self._token is used:
-            self._store((yield self._token_request()))
+            self._store((yield self._token_request(request)))
         self._authorize(request)
         yield request
 
@@ -191,7 +194,7 @@ class OAuth2ClientCredentials(httpx.Auth):
         await request.aread()
         async with self._lock:
             if self._needs_token():
-                token_response = yield self._token_request()
+                token_response = yield self._token_request(request)
                 await token_response.aread()
                 self._store(token_response)
         used = self._authorize(request)
@@ -200,7 +203,7 @@ class OAuth2ClientCredentials(httpx.Auth):
             return
         async with self._lock:
             if self._token is used:  # nobody refreshed while this request was in flight
-                token_response = yield self._token_request()
+                token_response = yield self._token_request(request)
                 await token_response.aread()
                 self._store(token_response)
         self._authorize(request)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -22,13 +23,24 @@ class BatchLookup(ABC):
     ``path`` (which may hold ``{config_field}`` placeholders) replaces the endpoint's path for lookups
     (``/users/show_many``); with its own path the lookup sends its own ``params`` only, otherwise the
     endpoint's params too. ``paginator`` reads the lookup's answer: ``None`` means the endpoint's own
-    paginator, ``SinglePage()`` an answer that always comes whole (``show_many`` style).
+    paginator, ``SinglePage()`` an answer that always comes whole (``show_many`` style). ``record_path``
+    is where the records sit in the lookup's answer when it differs from the endpoint's (a search
+    endpoint answering ``results`` for a collection listed as ``users``); ``None`` means the endpoint's.
+    ``value_pattern`` (a regular expression) says what a key or value can look like upstream: values that
+    do not match it are answered as unknown without being sent (an upstream refusing a whole batch of
+    numeric ids because one of them is ``"abc"``).
     """
 
     chunk_size: int
     path: str | None
     params: Mapping[str, str]
     paginator: Paginator | None
+    record_path: str | None = None
+    value_pattern: str | None = None
+
+    def accepts(self, value: str) -> bool:
+        """Whether ``value`` can exist upstream, by ``value_pattern``."""
+        return self.value_pattern is None or re.fullmatch(self.value_pattern, value) is not None
 
     @abstractmethod
     def build(self, base: PageRequest, values: Sequence[str]) -> PageRequest:
@@ -57,10 +69,17 @@ class ParamBatch(BatchLookup):
     path: str | None = None
     params: Mapping[str, str] = field(default_factory=dict)
     paginator: Paginator | None = None
+    record_path: str | None = None
+    value_pattern: str | None = None
 
     def __post_init__(self) -> None:
         if self.chunk_size < 1:
             raise ValueError("chunk_size must be at least 1")
+        if self.value_pattern is not None:
+            try:
+                re.compile(self.value_pattern)
+            except re.error as exc:
+                raise ValueError(f"value_pattern is not a regular expression: {exc}") from None
         if "{items}" not in self.template:
             raise ValueError("template must contain {items}")
         if "{value}" not in self.item_template:
