@@ -8,35 +8,51 @@ from adapters.sdk import AdapterRegistry
 
 from .config import HubSettings, load_settings
 from .metrics import HubMetrics
+from .security.service import HubSecurity
 from .sources import Sources
 from .store import Database
+from .tracing import Tracing, build_tracing
 
 
 class Hub:
-    def __init__(self, settings: HubSettings, db: Database, sources: Sources, metrics: HubMetrics) -> None:
+    def __init__(
+        self,
+        settings: HubSettings,
+        db: Database,
+        sources: Sources,
+        metrics: HubMetrics,
+        tracing: Tracing | None = None,
+    ) -> None:
         self.settings = settings
         self.db = db
         self.sources = sources
         self.metrics = metrics
+        self.tracing = tracing or build_tracing(settings.tracing)
+        #: Authentication and rate limiting of HTTP requests (``hub.security``).
+        self.security = HubSecurity(settings, db)
 
     @classmethod
     async def start(cls, settings: HubSettings, *, registry: AdapterRegistry | None = None) -> Hub:
         """Build the sources (validating every source's config) and migrate the hub database."""
         metrics = HubMetrics()
-        sources = Sources.from_settings(settings, metrics, registry)
+        tracing = build_tracing(settings.tracing)
+        sources = Sources.from_settings(settings, metrics, registry, tracer=tracing.tracer)
         db = Database(settings.database_url)
         try:
             await db.migrate()
         except BaseException:
             await db.aclose()
             await sources.aclose()
+            tracing.close()
             raise
-        return cls(settings, db, sources, metrics)
+        return cls(settings, db, sources, metrics, tracing)
 
     @classmethod
     async def from_file(cls, path: Path | str) -> Hub:
         return await cls.start(load_settings(path))
 
     async def aclose(self) -> None:
+        await self.security.aclose()
         await self.sources.aclose()
         await self.db.aclose()
+        self.tracing.close()

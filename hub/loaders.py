@@ -36,7 +36,8 @@ class Loaders:
         if loader is None:
 
             async def load(keys: Sequence[str]) -> list[CanonicalRecord | None]:
-                return await self._hub.sources.get_many(source, entity, keys)
+                # Settled per key: a key whose source failed (and had no stale copy) fails alone.
+                return await self._hub.sources.get_many_settled(source, entity, keys)
 
             loader = self._records[key] = DataLoader(load)
         return loader
@@ -47,7 +48,7 @@ class Loaders:
         if loader is None:
 
             async def load(values: Sequence[str]) -> list[list[CanonicalRecord]]:
-                return await self._hub.sources.find_related(source, entity, by_field, values)
+                return await self._hub.sources.find_related_settled(source, entity, by_field, values)
 
             loader = self._related[key] = DataLoader(load)
         return loader

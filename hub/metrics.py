@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -30,6 +30,31 @@ class HubMetrics:
             "crmhub_graphql_operations",
             "GraphQL operations executed, by type and whether they had errors.",
             ["operation_type", "outcome"],
+            registry=self.registry,
+        )
+
+        self.upstream_retries = Counter(
+            "crmhub_upstream_retries",
+            "Upstream calls retried after a retryable failure.",
+            ["source", "entity", "operation"],
+            registry=self.registry,
+        )
+        self.cache_lookups = Counter(
+            "crmhub_cache_lookups",
+            "Cache lookups by key: hit (fresh), miss, or stale (expired, served as its source failed).",
+            ["source", "entity", "result"],
+            registry=self.registry,
+        )
+        self.cache_errors = Counter(
+            "crmhub_cache_errors",
+            "Cache backend operations that failed or timed out (reads then count as misses).",
+            ["operation"],
+            registry=self.registry,
+        )
+        self.breaker_state = Gauge(
+            "crmhub_circuit_breaker_state",
+            "Circuit breaker state per source: 0 closed, 1 half-open, 2 open.",
+            ["source"],
             registry=self.registry,
         )
 

@@ -1,24 +1,41 @@
-"""The configured sources: adapters built from config, with every upstream call measured.
+"""The configured sources: adapters built from config, every upstream call cached, guarded and measured.
 
-Services never call an adapter directly; they go through ``Sources`` so that metrics (and later caching
-and resilience) apply to every read in one place.
+Services never call an adapter directly; they go through ``Sources`` so that caching (``hub/reads.py``,
+``cache/``), resilience (``hub/resilience/``: timeouts, retries, circuit breaker, concurrency limit) and
+metrics apply to every read in one place.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from adapters.sdk import Adapter, AdapterError, AdapterRegistry, CanonicalRecord, Entity, Health
+from opentelemetry import trace
+
+from adapters.sdk import (
+    Adapter,
+    AdapterError,
+    AdapterRegistry,
+    Aggregate,
+    CanonicalRecord,
+    Entity,
+    Health,
+    Measure,
+)
+from cache import RecordCache
 
 from .config import HubSettings
 from .errors import ConfigError
 from .metrics import HubMetrics
+from .reads import Settled, UpstreamReads, first_error
+from .resilience.breaker import BreakerState
+from .resilience.config import ResilienceConfig
+from .resilience.guard import SourceGuard
+from .resilience.latency import LatencySummary
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,17 +43,53 @@ class SourceStatus:
     name: str
     adapter: str
     health: Health
+    breaker: BreakerState = BreakerState.CLOSED
+    #: Why the breaker opened, while it is open or half-open.
+    breaker_reason: str | None = None
+    #: Upstream latency over the recent window (None before the first call).
+    latency: LatencySummary | None = None
 
 
 class Sources:
-    def __init__(self, adapters: dict[str, Adapter[Any]], kinds: dict[str, str], metrics: HubMetrics) -> None:
+    def __init__(
+        self,
+        adapters: dict[str, Adapter[Any]],
+        kinds: dict[str, str],
+        metrics: HubMetrics,
+        *,
+        resilience: ResilienceConfig | None = None,
+        cache: RecordCache | None = None,
+        tracer: trace.Tracer | None = None,
+    ) -> None:
         self._adapters = adapters
         self._kinds = kinds
         self.metrics = metrics
+        self.resilience = resilience or ResilienceConfig()
+        tracer = tracer or trace.get_tracer("crmhub")
+        self.guards = {
+            name: SourceGuard(
+                name,
+                self.resilience.policy_for(name),
+                metrics=metrics,
+                tracer=tracer,
+                latency_window=self.resilience.latency_window,
+            )
+            for name in adapters
+        }
+        self.reads = UpstreamReads(adapters, self.guards, metrics, cache)
+
+    @property
+    def cache(self) -> RecordCache | None:
+        return self.reads.cache
 
     @classmethod
     def from_settings(
-        cls, settings: HubSettings, metrics: HubMetrics, registry: AdapterRegistry | None = None
+        cls,
+        settings: HubSettings,
+        metrics: HubMetrics,
+        registry: AdapterRegistry | None = None,
+        *,
+        tracer: trace.Tracer | None = None,
     ) -> Sources:
         registry = registry or AdapterRegistry.discover()
         adapters: dict[str, Adapter[Any]] = {}
@@ -56,7 +109,10 @@ class Sources:
                     f"source {source.name!r} (adapter {source.adapter!r}): {exc.message}"
                 ) from None
             kinds[source.name] = source.adapter
-        return cls(adapters, kinds, metrics)
+        cache = None
+        if settings.cache.enabled:
+            cache = RecordCache(settings.cache, on_error=lambda op: metrics.cache_errors.labels(op).inc())
+        return cls(adapters, kinds, metrics, resilience=settings.resilience, cache=cache, tracer=tracer)
 
     def names(self) -> list[str]:
         return list(self._adapters)
@@ -72,59 +128,90 @@ class Sources:
             if adapter.supports(entity) and (by_field is None or by_field in adapter.relations(entity))
         ]
 
-    @contextmanager
-    def _measured(self, source: str, entity: Entity, operation: str) -> Iterator[None]:
-        started = time.perf_counter()
-        outcome = "ok"
-        try:
-            yield
-        except AdapterError as exc:
-            outcome = exc.code.lower()
-            raise
-        except Exception:
-            outcome = "error"
-            raise
-        finally:
-            self.metrics.upstream_requests.labels(source, entity.value, operation, outcome).inc()
-            self.metrics.upstream_latency.labels(source, entity.value, operation).observe(
-                time.perf_counter() - started
-            )
-
     async def get_many(
         self, source: str, entity: Entity, keys: Sequence[str]
     ) -> list[CanonicalRecord | None]:
-        with self._measured(source, entity, "get_many"):
-            return await self._adapters[source].get_many(entity, keys)
+        """Records by key (``None`` where unknown); raises the first key's error when any failed."""
+        settled = await self.reads.get_many(source, entity, keys)
+        error = first_error(settled)
+        if error is not None:
+            raise error
+        return settled
 
     async def find_related(
         self, source: str, entity: Entity, by_field: str, values: Sequence[str]
     ) -> list[list[CanonicalRecord]]:
-        with self._measured(source, entity, "find_related"):
-            return await self._adapters[source].find_related(entity, by_field, values)
+        settled = await self.reads.find_related(source, entity, by_field, values)
+        error = first_error(settled)
+        if error is not None:
+            raise error
+        return settled
+
+    async def get_many_settled(self, source: str, entity: Entity, keys: Sequence[str]) -> Settled:
+        """Like ``get_many``, but each key gets its record or its own exception (what DataLoaders want)."""
+        return await self.reads.get_many(source, entity, keys)
+
+    async def find_related_settled(
+        self, source: str, entity: Entity, by_field: str, values: Sequence[str]
+    ) -> Settled:
+        return await self.reads.find_related(source, entity, by_field, values)
+
+    async def aggregate_related(
+        self,
+        source: str,
+        entity: Entity,
+        by_field: str,
+        values: Sequence[str],
+        measures: Sequence[Measure],
+        *,
+        group_by: Sequence[str] = (),
+    ) -> list[list[Aggregate]]:
+        """Counts and sums of related records per value (bulk reads): guarded like every call, never cached
+        (a bulk read would only evict what interactive requests need)."""
+        adapter = self._adapters[source]
+        return await self.guards[source].call(
+            entity.value,
+            "aggregate_related",
+            lambda: adapter.aggregate_related(entity, by_field, values, measures, group_by=group_by),
+        )
 
     async def scan(
         self, source: str, entity: Entity, since: datetime | None = None
     ) -> AsyncIterator[CanonicalRecord]:
-        with self._measured(source, entity, "scan"):
-            async for record in self._adapters[source].scan(entity, since):
-                yield record
+        adapter = self._adapters[source]
+        async for record in self.guards[source].stream(entity.value, lambda: adapter.scan(entity, since)):
+            yield record
 
-    async def check(self, *, timeout_s: float = 5.0) -> list[SourceStatus]:
+    async def check(self, *, timeout_s: float | None = None) -> list[SourceStatus]:
+        """Probe every source (within its configured timeout unless ``timeout_s`` is given) and report its
+        breaker state and recent latency. Probes never move a breaker."""
+
         async def one(name: str, adapter: Adapter[Any]) -> SourceStatus:
+            guard = self.guards[name]
+            timeout = timeout_s if timeout_s is not None else guard.policy.timeout_seconds
             started = time.perf_counter()
             try:
-                health = await asyncio.wait_for(adapter.check(), timeout_s)
+                health = await asyncio.wait_for(adapter.check(), timeout)
             except TimeoutError:
                 health = Health(
                     ok=False, latency_ms=(time.perf_counter() - started) * 1000, detail="timed out"
                 )
             except Exception as exc:  # check() must never take the hub down; report instead
                 health = Health(ok=False, latency_ms=0.0, detail=f"check failed: {type(exc).__name__}")
-            return SourceStatus(name=name, adapter=self._kinds[name], health=health)
+            breaker = guard.breaker
+            return SourceStatus(
+                name=name,
+                adapter=self._kinds[name],
+                health=health,
+                breaker=breaker.state,
+                breaker_reason=breaker.opened_reason,
+                latency=guard.latency.summary(),
+            )
 
         return list(await asyncio.gather(*(one(n, a) for n, a in self._adapters.items())))
 
     async def aclose(self) -> None:
+        await self.reads.aclose()
         await asyncio.gather(
             *(adapter.aclose() for adapter in self._adapters.values()), return_exceptions=True
         )

@@ -1,0 +1,282 @@
+"""Warm-cache customer 360 throughput: the hub against bare strawberry serving the same JSON from a dict.
+
+Both servers run under uvicorn (one worker each, in this process, one loaded at a time) and are loaded by
+``bench.load`` in a separate process with the same query, in alternating rounds (the best round counts).
+The hub's cache is warmed first (every silo record of the customers asked for is in memory), so the hub's
+cost is its own: the identity map lookups in its database, the cache reads and the GraphQL execution.
+Target: hub requests/s / bare requests/s >= 0.8.
+
+    python -m bench.warm [--seconds 5] [--connections 8] [--rounds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import subprocess
+import sys
+import tempfile
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import strawberry
+from strawberry.asgi import GraphQL
+
+from bench.common import machine, table
+from bench.fleet import CUSTOMER_360, silo_fleet
+from silos.server import serve_app
+
+TARGET = 0.8
+CUSTOMERS = 20
+
+
+@strawberry.type
+class Address:
+    city: str | None
+    country: str | None
+
+
+@strawberry.type
+class Contact:
+    first_name: str | None
+    last_name: str | None
+    email: str | None
+
+
+@strawberry.type
+class CreditTerms:
+    credit_limit: Decimal | None
+    payment_terms_days: int | None
+
+
+@strawberry.type
+class Order:
+    number: str | None
+    total: Decimal | None
+    status: str | None
+
+
+@strawberry.type
+class OrderEdge:
+    node: Order
+
+
+@strawberry.type
+class OrderConnection:
+    total_count: int
+    edges: list[OrderEdge]
+
+
+@strawberry.type
+class Invoice:
+    number: str | None
+    total: Decimal
+    balance: Decimal
+
+
+@strawberry.type
+class Ticket:
+    subject: str
+    status: str
+
+
+@strawberry.type
+class ListMembership:
+    email: str
+    status: str
+
+
+@strawberry.type
+class Marketing:
+    subscribed: bool
+    lists: list[ListMembership]
+
+
+@strawberry.type
+class Customer:
+    id: strawberry.ID
+    name: str
+    email: str | None
+    phone: str | None
+    website: str | None
+    address: Address | None
+    contacts: list[Contact] | None
+    credit_terms: CreditTerms | None
+    _orders: strawberry.Private[OrderConnection | None]
+    invoices: list[Invoice] | None
+    tickets: list[Ticket] | None
+    marketing: Marketing | None
+
+    @strawberry.field
+    def orders(self, first: int = 10) -> OrderConnection | None:
+        return self._orders
+
+
+def _customer(data: dict[str, Any]) -> Customer:
+    """The hub's answer, rebuilt as plain objects once: the bare server only walks them."""
+
+    def dec(value: Any) -> Decimal | None:
+        return None if value is None else Decimal(str(value))
+
+    orders = data["orders"]
+    return Customer(
+        id=strawberry.ID(data["id"]),
+        name=data["name"],
+        email=data["email"],
+        phone=data["phone"],
+        website=data["website"],
+        address=Address(**data["address"]) if data["address"] else None,
+        contacts=[
+            Contact(first_name=c["firstName"], last_name=c["lastName"], email=c["email"])
+            for c in data["contacts"]
+        ],
+        credit_terms=CreditTerms(
+            credit_limit=dec(data["creditTerms"]["creditLimit"]),
+            payment_terms_days=data["creditTerms"]["paymentTermsDays"],
+        )
+        if data["creditTerms"]
+        else None,
+        _orders=OrderConnection(
+            total_count=orders["totalCount"],
+            edges=[
+                OrderEdge(
+                    node=Order(
+                        number=e["node"]["number"], total=dec(e["node"]["total"]), status=e["node"]["status"]
+                    )
+                )
+                for e in orders["edges"]
+            ],
+        ),
+        invoices=[
+            Invoice(number=i["number"], total=Decimal(str(i["total"])), balance=Decimal(str(i["balance"])))
+            for i in data["invoices"]
+        ],
+        tickets=[Ticket(subject=t["subject"], status=t["status"]) for t in data["tickets"]],
+        marketing=Marketing(
+            subscribed=data["marketing"]["subscribed"],
+            lists=[ListMembership(**m) for m in data["marketing"]["lists"]],
+        )
+        if data["marketing"]
+        else None,
+    )
+
+
+def bare_app(customers: dict[str, dict[str, Any]]) -> GraphQL[Any, Any]:
+    by_id = {customer_id: _customer(data) for customer_id, data in customers.items()}
+
+    @strawberry.type
+    class Query:
+        @strawberry.field
+        def customer(self, id: strawberry.ID) -> Customer | None:
+            return by_id.get(str(id))
+
+    return GraphQL(strawberry.Schema(query=Query), graphql_ide=None)
+
+
+def _load(
+    url: str, customer_id: str, seconds: float, connections: int, key: str | None = None
+) -> dict[str, float]:
+    body = json.dumps({"query": CUSTOMER_360, "variables": {"id": customer_id}})
+    auth = ["--header", f"Authorization: Bearer {key}"] if key else []
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench.load",
+            "--url",
+            url,
+            "--body",
+            body,
+            "--seconds",
+            str(seconds),
+            "--connections",
+            str(connections),
+            *auth,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    result: dict[str, float] = json.loads(done.stdout)
+    if result["errors"]:
+        raise SystemExit(f"{int(result['errors'])} requests failed against {url}")
+    return result
+
+
+async def measure(seconds: float, connections: int, rounds: int) -> dict[str, float]:
+    from hub.app import create_app
+    from hub.context import RequestContext
+    from hub.security.api_keys import create_api_key
+    from schema import build_schema
+
+    schema = build_schema()
+    with tempfile.TemporaryDirectory() as tmp:
+        async with silo_fleet(Path(tmp), cache={"enabled": True, "default_ttl_seconds": 3600}) as fleet:
+            hub, ids = fleet.hub, fleet.customers[:CUSTOMERS]
+            answers: dict[str, dict[str, Any]] = {}
+            for customer_id in ids:  # warm the cache
+                result = await schema.execute(
+                    CUSTOMER_360, {"id": customer_id}, context_value=RequestContext.for_hub(hub)
+                )
+                assert not result.errors and result.data, result.errors
+                answers[customer_id] = result.data["customer"]
+            # The hub's API wants a credential, checked on every request like a front end's would be.
+            key = (
+                await create_api_key(hub.db, hub.settings.security, role="admin", actor="bench", name="bench")
+            ).key
+            upstream_before = sum(hub.sources.adapter(n).upstream_calls for n in hub.sources.names())
+            async with serve_app(create_app(hub=hub)) as hub_url, serve_app(bare_app(answers)) as bare_url:
+                # Alternate the two servers and keep each one's best round: the machine may be shared, and
+                # a burst of someone else's work should not decide the ratio.
+                hub_runs, bare_runs = [], []
+                for _ in range(rounds):
+                    hub_runs.append(
+                        await asyncio.to_thread(
+                            _load, f"{hub_url}/graphql", ids[0], seconds, connections, key
+                        )
+                    )
+                    bare_runs.append(
+                        await asyncio.to_thread(_load, f"{bare_url}/graphql", ids[0], seconds, connections)
+                    )
+            upstream = (
+                sum(hub.sources.adapter(n).upstream_calls for n in hub.sources.names()) - upstream_before
+            )
+    hub_run = max(hub_runs, key=lambda r: r["requests"] / r["seconds"])
+    bare_run = max(bare_runs, key=lambda r: r["requests"] / r["seconds"])
+    hub_rps = hub_run["requests"] / hub_run["seconds"]
+    bare_rps = bare_run["requests"] / bare_run["seconds"]
+    return {"hub_rps": hub_rps, "bare_rps": bare_rps, "ratio": hub_rps / bare_rps, "upstream": upstream}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="alternating rounds per server; the best counts"
+    )
+    args = parser.parse_args()
+    result = asyncio.run(measure(args.seconds, args.connections, args.rounds))
+    print(f"machine: {machine()}")
+    print(
+        table(
+            ["hub (warm cache) req/s", "bare strawberry req/s", "hub / bare", "target", "upstream calls"],
+            [
+                [
+                    f"{result['hub_rps']:.0f}",
+                    f"{result['bare_rps']:.0f}",
+                    f"{result['ratio']:.2f}",
+                    f">= {TARGET}",
+                    f"{result['upstream']:.0f}",
+                ]
+            ],
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,132 @@
+"""Where entries live: aiocache's in-process memory cache, or Redis shared by several hub processes.
+
+The memory backend keeps the ``CacheEntry`` objects themselves: canonical records are frozen models, so
+handing the same object to several requests is safe and costs no serialization. Redis stores each entry
+as orjson bytes (``EntrySerializer``).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Sequence
+from typing import Any, Protocol, cast
+from urllib.parse import unquote, urlsplit
+
+from aiocache import SimpleMemoryCache
+from aiocache.backends.redis import RedisCache
+
+from .config import CacheConfig
+from .entry import CacheEntry, CorruptEntryError, EntrySerializer
+
+log = logging.getLogger("crmhub.cache")
+_DELETE_CHUNK = 500
+
+
+class CacheBackend(Protocol):
+    name: str
+
+    async def get_many(self, keys: Sequence[str]) -> list[CacheEntry | None]: ...
+
+    async def set_many(self, items: Sequence[tuple[str, CacheEntry]], ttl: float) -> None: ...
+
+    async def delete_many(self, keys: Sequence[str]) -> int: ...
+
+    async def delete_prefix(self, prefix: str) -> int: ...
+
+    async def aclose(self) -> None: ...
+
+
+class MemoryBackend:
+    name = "memory"
+
+    def __init__(self) -> None:
+        # No per-operation timeout: it would wrap every dict lookup in a task.
+        self._cache: Any = SimpleMemoryCache(timeout=None)
+
+    async def get_many(self, keys: Sequence[str]) -> list[CacheEntry | None]:
+        found = await self._cache.multi_get(list(keys))
+        return [value if isinstance(value, CacheEntry) else None for value in found]
+
+    async def set_many(self, items: Sequence[tuple[str, CacheEntry]], ttl: float) -> None:
+        if items:
+            await self._cache.multi_set(list(items), ttl=ttl)
+
+    async def delete_many(self, keys: Sequence[str]) -> int:
+        deleted = 0
+        for key in dict.fromkeys(keys):
+            deleted += int(await self._cache.delete(key))
+        return deleted
+
+    async def delete_prefix(self, prefix: str) -> int:
+        keys = [key for key in list(await self._cache.raw("keys")) if str(key).startswith(prefix)]
+        return await self.delete_many(keys)
+
+    async def aclose(self) -> None:
+        await self._cache.clear()
+
+
+def _glob_escape(text: str) -> str:
+    return "".join(f"\\{char}" if char in "*?[]\\" else char for char in text)
+
+
+class RedisBackend:
+    name = "redis"
+
+    def __init__(self, url: str, *, operation_timeout: float) -> None:
+        parts = urlsplit(url)
+        database = parts.path.strip("/") or "0"
+        if not database.isdigit():
+            raise ValueError(f"the Redis database in the URL must be a number, not {database!r}")
+        self._cache: Any = RedisCache(
+            endpoint=parts.hostname or "127.0.0.1",
+            port=parts.port or 6379,
+            db=int(database),
+            password=unquote(parts.password) if parts.password else None,
+            ssl=parts.scheme == "rediss",
+            serializer=EntrySerializer(),
+            timeout=operation_timeout,
+        )
+
+    @property
+    def client(self) -> Any:
+        return self._cache.client
+
+    async def get_many(self, keys: Sequence[str]) -> list[CacheEntry | None]:
+        found = await self._cache.multi_get(list(keys))
+        result: list[CacheEntry | None] = []
+        for key, value in zip(keys, found, strict=True):
+            if isinstance(value, CorruptEntryError):
+                log.warning("ignoring an unreadable cache entry %s: %s", key, value)
+                value = None
+            result.append(cast("CacheEntry | None", value))
+        return result
+
+    async def set_many(self, items: Sequence[tuple[str, CacheEntry]], ttl: float) -> None:
+        if items:
+            # Redis expires whole milliseconds; never expire before the stale window ends.
+            await self._cache.multi_set(list(items), ttl=math.ceil(ttl * 1000) / 1000)
+
+    async def delete_many(self, keys: Sequence[str]) -> int:
+        unique = list(dict.fromkeys(keys))
+        deleted = 0
+        for start in range(0, len(unique), _DELETE_CHUNK):
+            deleted += int(await self.client.delete(*unique[start : start + _DELETE_CHUNK]))
+        return deleted
+
+    async def delete_prefix(self, prefix: str) -> int:
+        # SCAN, not KEYS: it never blocks a Redis that other hubs are using.
+        keys = [key async for key in self.client.scan_iter(match=f"{_glob_escape(prefix)}*", count=1000)]
+        return await self.delete_many(keys)
+
+    async def aclose(self) -> None:
+        # The redis client itself: aiocache's close() calls a method redis-py deprecated.
+        await self.client.aclose()
+
+
+def create_backend(config: CacheConfig) -> CacheBackend:
+    if config.backend == "redis":
+        if not config.redis_url:
+            raise ValueError("backend 'redis' needs redis_url")
+        return RedisBackend(config.redis_url, operation_timeout=config.operation_timeout_seconds)
+    return MemoryBackend()
