@@ -1,4 +1,6 @@
-"""The ASGI application: ``/graphql`` (GraphiQL on GET), ``/metrics``, ``/health``."""
+"""The ASGI application: ``/graphql`` (GraphiQL on GET), ``/metrics``, ``/health``,
+``POST /hooks/{source}`` (upstream change notifications, see ``hooks.py``) and
+``GET /export/customers.ndjson`` (the BI bulk export, see ``export.py``)."""
 
 from __future__ import annotations
 
@@ -6,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
@@ -14,7 +17,12 @@ from schema import build_schema
 from schema.view import GraphQLView
 
 from .config import HubSettings
+from .export import export_endpoint
+from .hooks import hook_endpoint
 from .hub import Hub
+from .runtime import settle_after_startup
+from .security.middleware import SecurityMiddleware
+from .security.redaction import install_log_redaction
 
 
 def create_app(settings: HubSettings | None = None, *, hub: Hub | None = None) -> Starlette:
@@ -24,15 +32,19 @@ def create_app(settings: HubSettings | None = None, *, hub: Hub | None = None) -
         raise ValueError("pass exactly one of settings or hub")
     view = GraphQLView(
         hub,
-        schema=build_schema(production=chosen.environment == "production"),
+        schema=build_schema(
+            production=chosen.environment == "production", security=chosen.security, graphql=chosen.graphql
+        ),
         graphql_ide="graphiql" if chosen.graphql.graphiql else None,
     )
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        install_log_redaction()  # the server has configured its logging by now
         running = hub if hub is not None else await Hub.start(chosen)
         view.hub = running
         app.state.hub = running
+        settle_after_startup()  # garbage-collector tuning, see runtime.py
         try:
             yield
         finally:
@@ -54,6 +66,10 @@ def create_app(settings: HubSettings | None = None, *, hub: Hub | None = None) -
             WebSocketRoute("/graphql", view),
             Route("/metrics", metrics),
             Route("/health", health),
+            Route("/hooks/{source}", hook_endpoint(lambda: view.hub), methods=["POST"]),
+            Route("/export/customers.ndjson", export_endpoint(lambda: view.hub), methods=["GET"]),
         ],
         lifespan=lifespan,
+        # Every endpoint but /health, GraphiQL's page and the signed hooks needs a principal.
+        middleware=[Middleware(SecurityMiddleware, hub=lambda: view.hub)],
     )

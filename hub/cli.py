@@ -13,6 +13,7 @@ from adapters.sdk import AdapterError
 
 from .config import load_settings
 from .errors import ConfigError
+from .security.cli import keys_app
 
 app = typer.Typer(
     help="crmhub: one GraphQL customer 360 over your ERP, accounting, support and marketing.",
@@ -27,6 +28,7 @@ app.add_typer(sources_app, name="sources")
 app.add_typer(identity_app, name="identity")
 app.add_typer(db_app, name="db")
 app.add_typer(adapter_app, name="adapter")
+app.add_typer(keys_app, name="keys")
 
 ConfigOption = Annotated[
     Path,
@@ -108,21 +110,22 @@ def sources_check(config: ConfigOption = Path("crmhub.yaml")) -> None:
 
 
 @identity_app.command("run")
-def identity_run(config: ConfigOption = Path("crmhub.yaml")) -> None:
-    """Register new customer records of the seed sources in the identity map and refresh snapshots."""
+def identity_run(
+    config: ConfigOption = Path("crmhub.yaml"),
+    full: Annotated[
+        bool, typer.Option("--full", help="Re-read every record and compare all of them again.")
+    ] = False,
+) -> None:
+    """Link the silos' records into customers with the configured match rules (incremental by default)."""
     from .hub import Hub
-    from .identity import seed_identity_map
+    from .identity.console import run_with_progress
 
     async def run() -> None:
         hub = await Hub.from_file(config)
         try:
-            report = await seed_identity_map(hub)
+            await run_with_progress(hub, full=full)
         finally:
             await hub.aclose()
-        read = ", ".join(f"{k}={v}" for k, v in report.records_read.items()) or "no seed sources"
-        typer.echo(
-            f"read {read}; created {report.created}, refreshed {report.refreshed} in {report.seconds:.1f}s"
-        )
 
     _run(run())
 
@@ -157,6 +160,18 @@ def adapter_new(
         raise _fail(str(exc)) from None
     typer.echo(f"created {root}")
     typer.echo(f"next: cd {root} && pip install -e '.[dev]' && pytest")
+
+
+@app.command()
+def bench(
+    quick: Annotated[bool, typer.Option(help="Tiny sizes: a smoke run, not a measurement.")] = False,
+    only: Annotated[str | None, typer.Option(help="Comma-separated benchmarks to run.")] = None,
+) -> None:
+    """Run the benchmarks (python -m bench) and print the summary table."""
+    from bench.runner import main as run_benchmarks
+
+    args = ["--quick"] if quick else []
+    raise typer.Exit(code=run_benchmarks([*args, *(["--only", only] if only else [])]))
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -19,7 +19,14 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 
+from cache.config import CacheConfig
+
 from .errors import ConfigError
+from .identity.settings import ResolutionSettings, SurvivorshipConfig
+from .hooks_config import HookConfig
+from .resilience.config import ResilienceConfig
+from .security.config import SecurityConfig
+from .tracing import TracingConfig
 
 ENV_PREFIX = "CRMHUB_"
 _SOURCE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
@@ -43,11 +50,19 @@ class SourceConfig(BaseModel):
         return value
 
 
-class IdentityConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class IdentityConfig(ResolutionSettings):
+    """Identity resolution: match rules, limits and block size (``ResolutionSettings``), plus which sources
+    take part and how golden-profile fields are chosen (see ``hub/identity/settings.py``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=False)
 
     #: Sources whose customer records become hub customers of their own when no rule links them.
     seed_sources: list[str] = Field(default_factory=list)
+    #: Sources whose records are resolved; empty: every source providing customers or marketing members.
+    sources: list[str] = Field(default_factory=list)
+    #: Contacts' e-mail addresses and phone numbers count as their organisation's.
+    use_contacts: bool = True
+    survivorship: SurvivorshipConfig = Field(default_factory=SurvivorshipConfig)
 
 
 class GraphQLConfig(BaseModel):
@@ -68,6 +83,13 @@ class HubSettings(BaseSettings):
     graphql: GraphQLConfig = Field(default_factory=GraphQLConfig)
     identity: IdentityConfig = Field(default_factory=IdentityConfig)
     sources: list[SourceConfig] = Field(default_factory=list)
+    cache: CacheConfig = Field(default_factory=CacheConfig)
+    resilience: ResilienceConfig = Field(default_factory=ResilienceConfig)
+    tracing: TracingConfig = Field(default_factory=TracingConfig)
+    #: Change notifications (``POST /hooks/{source}``) per source; see ``hub/hooks.py``.
+    hooks: dict[str, HookConfig] = Field(default_factory=dict)
+    #: Roles, JWT verification, query limits, rate limits; see ``hub/security/config.py``.
+    security: SecurityConfig = Field(default_factory=SecurityConfig)
     #: Directory of the config file; relative paths in it are resolved against this.
     base_dir: Path = Field(default_factory=Path.cwd, exclude=True)
 
@@ -174,4 +196,18 @@ def load_settings(path: Path | str) -> HubSettings:
     unknown = [n for n in settings.identity.seed_sources if n not in names]
     if unknown:
         raise ConfigError(f"{path}: identity.seed_sources: no source named {unknown[0]!r}")
+    unknown = [n for n in settings.identity.sources if n not in names]
+    if unknown:
+        raise ConfigError(f"{path}: identity.sources: no source named {unknown[0]!r}")
+    unknown = sorted(settings.identity.survivorship.named_sources() - set(names))
+    if unknown:
+        raise ConfigError(f"{path}: identity.survivorship: no source named {unknown[0]!r}")
+    for section, named in (
+        ("cache.sources", settings.cache.sources),
+        ("resilience.sources", settings.resilience.sources),
+        ("hooks", settings.hooks),
+    ):
+        unknown = [n for n in named if n not in names]
+        if unknown:
+            raise ConfigError(f"{path}: {section}: no source named {unknown[0]!r}")
     return settings

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 import strawberry
 
 from adapters.sdk import Address as AddressRecord
-from adapters.sdk import Contact as ContactRecord
-from adapters.sdk import CreditTerms as CreditTermsRecord
+from hub.identity.explain import match_explanation
 from hub.pagination import check_page_size, slice_list
 from hub.services import customers as service
 from hub.services import engagement, finance
@@ -20,7 +20,9 @@ from .context import Info
 from .crm.timeline import TimelineEpisode, resolve_timeline
 from .engagement import Marketing, Ticket, TicketStatus
 from .finance import Invoice, InvoiceStatus, Money, Payment
+from .matching import RecordMatch
 from .orders import Order
+from .records import SourceRecord, record_field
 from .relay import Connection
 
 
@@ -38,61 +40,23 @@ class Address:
 
 
 @strawberry.type
-class Contact:
-    _record: strawberry.Private[ContactRecord]
-
-    @strawberry.field
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(f"{self._record.source}:{self._record.external_id}")
-
-    @strawberry.field
-    def first_name(self) -> str | None:
-        return self._record.first_name
-
-    @strawberry.field
-    def last_name(self) -> str | None:
-        return self._record.last_name
-
-    @strawberry.field
-    def email(self) -> str | None:
-        return self._record.email
-
-    @strawberry.field
-    def phone(self) -> str | None:
-        return self._record.phone
-
-    @strawberry.field
-    def title(self) -> str | None:
-        return self._record.title
-
-    @strawberry.field
-    def source(self) -> str:
-        return self._record.source
+class Contact(SourceRecord):
+    first_name: str | None = record_field("first_name", str | None)
+    last_name: str | None = record_field("last_name", str | None)
+    email: str | None = record_field("email", str | None)
+    phone: str | None = record_field("phone", str | None)
+    title: str | None = record_field("title", str | None)
 
 
 @strawberry.type
 class CreditTerms:
-    _record: strawberry.Private[CreditTermsRecord]
+    _record: strawberry.Private[Any]
 
-    @strawberry.field
-    def credit_limit(self) -> Decimal | None:
-        return self._record.credit_limit
-
-    @strawberry.field
-    def currency(self) -> str | None:
-        return self._record.currency
-
-    @strawberry.field
-    def payment_terms_days(self) -> int | None:
-        return self._record.payment_terms_days
-
-    @strawberry.field
-    def on_hold(self) -> bool:
-        return self._record.on_hold
-
-    @strawberry.field
-    def source(self) -> str:
-        return self._record.source
+    credit_limit: Decimal | None = record_field("credit_limit", Decimal | None)
+    currency: str | None = record_field("currency", str | None)
+    payment_terms_days: int | None = record_field("payment_terms_days", int | None)
+    on_hold: bool = record_field("on_hold", bool)
+    source: str = record_field("source", str)
 
 
 @strawberry.type
@@ -101,16 +65,29 @@ class SourceRecordRef:
 
     source: str
     external_id: str
-    rule: str
+    entity: str = strawberry.field(description='The canonical entity: "customer", "marketing_member"...')
+    rule: str = strawberry.field(description='The match rule that linked it ("seed", "manual", a rule name).')
     score: float
+    manual: bool = strawberry.field(description="Linked by an admin's merge or split, not by a rule.")
+    linked_at: datetime = strawberry.field(description="When the record was attached to this customer.")
 
     @classmethod
     def from_link(cls, link: CustomerLink) -> SourceRecordRef:
-        return cls(source=link.source, external_id=link.external_id, rule=link.rule, score=link.score)
+        return cls(
+            source=link.source,
+            external_id=link.external_id,
+            entity=link.entity,
+            rule=link.rule,
+            score=link.score,
+            manual=link.manual,
+            linked_at=link.linked_at,
+        )
 
 
 @strawberry.type
 class Customer:
+    # Fields read from silos are nullable: when a source fails, its field resolves to null with a typed
+    # error (partial results) instead of nulling the whole customer.
     _row: strawberry.Private[HubCustomer]
 
     async def _profile(self, info: Info) -> CustomerProfile:
@@ -158,8 +135,16 @@ class Customer:
         links = await service.customer_links(info.context, customer=self._row)
         return [SourceRecordRef.from_link(link) for link in links]
 
+    @strawberry.field(
+        description="Why each silo record is attached: the rule, the record it matched and each criterion "
+        "with its normalized values and score."
+    )
+    async def match_explanation(self, info: Info) -> list[RecordMatch]:
+        found = await match_explanation(info.context, customer=self._row)
+        return [RecordMatch.from_explanation(item) for item in found]
+
     @strawberry.field
-    async def contacts(self, info: Info) -> list[Contact]:
+    async def contacts(self, info: Info) -> list[Contact] | None:
         return [Contact(_record=c) for c in await service.customer_contacts(info.context, customer=self._row)]
 
     @strawberry.field
@@ -173,18 +158,23 @@ class Customer:
         return Money(amount=money.amount, currency=money.currency) if money else None
 
     @strawberry.field(description="Invoices from every linked accounting source, newest first.")
-    async def invoices(self, info: Info, status: InvoiceStatus | None = None) -> list[Invoice]:
+    async def invoices(self, info: Info, status: InvoiceStatus | None = None) -> list[Invoice] | None:
         wanted = finance.InvoiceStatus(status.value) if status else None
         now = datetime.now(UTC)
         found = await finance.customer_invoices(info.context, customer=self._row, status=wanted, now=now)
         return [Invoice(_record=invoice, _now=now) for invoice in found]
 
     @strawberry.field(description="Payments received, newest first.")
-    async def payments(self, info: Info) -> list[Payment]:
+    async def payments(self, info: Info) -> list[Payment] | None:
         return [Payment(_record=p) for p in await finance.customer_payments(info.context, customer=self._row)]
 
+    @strawberry.field(description="What the customer was invoiced over the whole relationship.")
+    async def lifetime_value(self, info: Info) -> Money | None:
+        money = await finance.customer_lifetime_value(info.context, customer=self._row)
+        return Money(amount=money.amount, currency=money.currency) if money else None
+
     @strawberry.field(description="Support tickets of the customer's organisations, newest first.")
-    async def tickets(self, info: Info, status: list[TicketStatus] | None = None) -> list[Ticket]:
+    async def tickets(self, info: Info, status: list[TicketStatus] | None = None) -> list[Ticket] | None:
         statuses = {s.value for s in status} if status else None
         found = await engagement.customer_tickets(info.context, customer=self._row, statuses=statuses)
         return [Ticket(_record=ticket) for ticket in found]
@@ -195,7 +185,7 @@ class Customer:
         return Marketing(_data=data) if data else None
 
     @strawberry.field(description="Orders from every linked ERP source, newest first.")
-    async def orders(self, info: Info, first: int = 10, after: str | None = None) -> Connection[Order]:
+    async def orders(self, info: Info, first: int = 10, after: str | None = None) -> Connection[Order] | None:
         size = check_page_size(first, default=10, maximum=info.context.hub.settings.graphql.max_page_size)
         orders = await service.customer_orders(info.context, customer=self._row)
         page = slice_list(orders, kind=f"orders:{self._row.id}", first=size, after=after)
@@ -208,5 +198,5 @@ class Customer:
     )
     async def timeline(
         self, info: Info, first: int | None = None, after: str | None = None, kinds: list[str] | None = None
-    ) -> Connection[TimelineEpisode]:
+    ) -> Connection[TimelineEpisode] | None:
         return await resolve_timeline(info, self._row, first, after, kinds)

@@ -23,6 +23,20 @@ def _rewrite(error: GraphQLError, *, mask_unexpected: bool) -> GraphQLError:
     if original is None:  # syntax / validation errors are already client-facing
         return error
     extensions = dict(error.extensions or {})
+    if isinstance(original, GraphQLError):
+        # A variable or argument graphql-core could not coerce: the client's mistake, and its message says so.
+        if "code" in extensions:
+            return error
+        extensions["code"] = "BAD_USER_INPUT"
+        return GraphQLError(
+            error.message,
+            nodes=error.nodes,
+            source=error.source,
+            positions=error.positions,
+            path=error.path,
+            original_error=None,
+            extensions=extensions,
+        )
     if isinstance(original, HubError):
         extensions["code"] = original.code
         if original.field:

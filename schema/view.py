@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import orjson
+from cross_web import HTTPException
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.types import Receive, Scope, Send
@@ -63,11 +65,27 @@ class MarkExecuted(SchemaExtension):
         yield
 
 
+def _nothing_ran(result: ExecutionResult) -> bool:
+    """Variables that do not fit their types fail inside graphql-core's execute, before any resolver: no
+    data, and no error points at a field."""
+    return result.data is None and all(error.path is None for error in result.errors or [])
+
+
 class GraphQLView(GraphQL[RequestContext, None]):
     def __init__(self, hub: Hub | None, **kwargs: Any) -> None:
         super().__init__(kwargs.pop("schema"), **kwargs)
         #: Set by the app's lifespan when the hub starts with the server.
         self.hub = hub
+
+    def parse_json(self, data: str | bytes) -> Any:
+        try:
+            parsed = super().parse_json(data)
+        except (UnicodeDecodeError, RecursionError):  # strawberry turns only JSONDecodeError into a 400
+            raise HTTPException(400, "Unable to parse request body as JSON") from None
+        # Strawberry reads fields of whatever JSON arrived; `null`, `false` or `1` would crash it (500).
+        if not isinstance(parsed, dict | list):
+            raise HTTPException(400, "the request body must be a JSON object with a `query`")
+        return parsed
 
     async def get_sub_response(self, request: Any) -> Response:
         sub = await super().get_sub_response(request)
@@ -84,11 +102,20 @@ class GraphQLView(GraphQL[RequestContext, None]):
     async def process_result(self, request: Any, result: ExecutionResult) -> GraphQLHTTPResponse:
         processed = await super().process_result(request, result)
         context: RequestContext | None = getattr(request.state, "crmhub_context", None)
-        if context is not None and result.errors and not context.extra.get(_EXECUTED):
+        executed = context is not None and context.extra.get(_EXECUTED) and not _nothing_ran(result)
+        if context is not None and result.errors and not executed:
             processed.pop("data", None)  # a request error carries no `data` entry at all
             if context.response is not None and context.response.media_type == GRAPHQL_RESPONSE:
                 context.response.status_code = 400
         return processed
+
+    def encode_json(self, data: object) -> str | bytes:
+        # orjson is ~10x faster than json.dumps on a page of customers and gives the same compact JSON.
+        # It refuses what JSON cannot carry exactly (integers beyond 64 bits); the stdlib writes those.
+        try:
+            return orjson.dumps(data)
+        except TypeError:
+            return super().encode_json(data)
 
     def create_response(self, response_data: Any, sub_response: Response) -> Response:
         response = super().create_response(response_data, sub_response)

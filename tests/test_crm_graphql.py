@@ -70,7 +70,7 @@ async def test_create_update_with_versions(client: httpx.AsyncClient) -> None:
     )["createLead"]
     lead = created["lead"]
     assert created["errors"] == [] and lead["status"] == "NEW" and lead["version"] == 1
-    assert lead["expectedRevenue"] == "99.90" and lead["createdBy"] == "anonymous"
+    assert lead["expectedRevenue"] == "99.90" and lead["createdBy"] == "tests"  # the name of api_client's key
     update = """mutation($id: ID!, $version: Int!, $input: LeadUpdateInput!) {
         updateLead(id: $id, version: $version, input: $input) { lead { title version status } errors { code field } } }"""
     first = await ok(

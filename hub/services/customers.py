@@ -7,12 +7,14 @@ sources concurrently, so the slowest source, not the sum of them, sets the laten
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from sqlalchemy import ColumnElement, func, select, tuple_
 
 from adapters.sdk import (
+    AdapterError,
     CanonicalRecord,
     Contact,
     CreditTerms,
@@ -26,10 +28,14 @@ from adapters.sdk import (
 from ..context import RequestContext
 from ..errors import InvalidInputError
 from ..pagination import Page, check_page_size, decode_cursor, encode_cursor
+from ..resilience.scope import current_scope
 from ..store.models import CustomerLink, HubCustomer
 from .profile import CustomerProfile, merge_profile
 
 CUSTOMER_CURSOR = "customers"
+#: ``RequestContext.extra`` key of the request's golden profiles, by hub customer id.
+_PROFILES = "crmhub.customer_profiles"
+T = TypeVar("T")
 _LIKE_ESCAPE = "\\"
 
 
@@ -38,13 +44,19 @@ def _like_pattern(term: str) -> str:
     return f"%{escaped}%"
 
 
+def visible_customers(ctx: RequestContext) -> list[ColumnElement[bool]]:
+    """The conditions every listing of hub customers starts from (the GraphQL list, the bulk export):
+    the one place that decides which customers a request may see."""
+    return [HubCustomer.merged_into.is_(None)]
+
+
 async def list_customers(
     ctx: RequestContext, *, first: int | None = None, after: str | None = None, search: str | None = None
 ) -> Page[HubCustomer]:
     """Hub customers sorted by name, keyset-paginated, optionally filtered by a search term."""
     settings = ctx.hub.settings.graphql
     size = check_page_size(first, default=settings.default_page_size, maximum=settings.max_page_size)
-    conditions: list[ColumnElement[bool]] = [HubCustomer.merged_into.is_(None)]
+    conditions = visible_customers(ctx)
     if search is not None:
         term = search.strip().lower()
         if len(term) > 200:
@@ -90,6 +102,24 @@ async def customer_links(ctx: RequestContext, *, customer: HubCustomer) -> list[
     return await ctx.loaders.links.load(customer.id)
 
 
+async def _from_sources(loads: Sequence[Awaitable[T]], *, subject: str, allow_empty: bool = False) -> list[T]:
+    """Await loads from several sources; a source that fails is left out and reported, so the others' data
+    still reaches the client. Only when every source failed (and ``allow_empty`` is false) does the error
+    propagate and fail the field. Outside a GraphQL request (no scope to report to) any failure propagates.
+    """
+    results = await asyncio.gather(*loads, return_exceptions=True)
+    failures = [r for r in results if isinstance(r, BaseException)]
+    if failures:
+        scope = current_scope()
+        unexpected = next((f for f in failures if not isinstance(f, AdapterError)), None)
+        if unexpected is not None or scope is None or (len(failures) == len(results) and not allow_empty):
+            raise unexpected or failures[0]
+        for failure in failures:
+            if isinstance(failure, AdapterError):
+                scope.left_out(failure, subject)
+    return [r for r in results if not isinstance(r, BaseException)]
+
+
 async def linked_records(
     ctx: RequestContext, *, customer: HubCustomer, entity: Entity
 ) -> list[CanonicalRecord]:
@@ -104,13 +134,17 @@ async def linked_records(
         for link in links
         if link.source in sources and link.entity == Entity.CUSTOMER.value
     ]
-    return [record for group in await asyncio.gather(*loads) for record in group]
+    groups = await _from_sources(loads, subject=f"the {entity.value} list of customer {customer.id}")
+    return [record for group in groups for record in group]
 
 
 async def linked_entities(
-    ctx: RequestContext, *, customer: HubCustomer, entity: Entity
+    ctx: RequestContext, *, customer: HubCustomer, entity: Entity, allow_empty: bool = False
 ) -> list[CanonicalRecord]:
-    """The records linked to the customer directly as ``entity`` (e.g. marketing members), in source order."""
+    """The records linked to the customer directly as ``entity`` (e.g. marketing members), in source order.
+
+    A failing source is left out and reported; ``allow_empty`` keeps going even when every source failed.
+    """
     priority = {name: i for i, name in enumerate(ctx.hub.sources.names())}
     links = sorted(
         (
@@ -123,14 +157,36 @@ async def linked_entities(
         key=lambda link: priority[link.source],
     )
     loads = [ctx.loaders.records(link.source, entity).load(link.external_id) for link in links]
-    return [record for record in await asyncio.gather(*loads) if record is not None]
+    what = "profile" if entity is Entity.CUSTOMER else f"{entity.value} records"
+    found = await _from_sources(
+        loads, subject=f"the {what} of customer {customer.id}", allow_empty=allow_empty
+    )
+    return [record for record in found if record is not None]
 
 
 async def customer_profile(ctx: RequestContext, *, customer: HubCustomer) -> CustomerProfile:
-    """The golden profile: each field from the first linked source (in config order) that has a value."""
-    found = await linked_entities(ctx, customer=customer, entity=Entity.CUSTOMER)
+    """The golden profile: each field chosen by its survivorship policy (``identity.survivorship``;
+    by default the first linked source, in config order, that has a value).
+
+    Assembled once per customer and request: every profile field of a query (name, email, phone...) asks
+    for it, and all of them share the first one's work.
+    """
+    profiles: dict[str, asyncio.Future[CustomerProfile]] = ctx.extra.setdefault(_PROFILES, {})
+    assembling = profiles.get(customer.id)
+    if assembling is None:
+        assembling = profiles[customer.id] = asyncio.ensure_future(_assemble_profile(ctx, customer))
+    # Shielded: one field giving up (cancelled) must not cancel the work the others are waiting for.
+    return await asyncio.shield(assembling)
+
+
+async def _assemble_profile(ctx: RequestContext, customer: HubCustomer) -> CustomerProfile:
+    # A failing source leaves its fields to the others (or the name to the hub's own snapshot) and is
+    # reported as an error: it never nulls the whole customer.
+    found = await linked_entities(ctx, customer=customer, entity=Entity.CUSTOMER, allow_empty=True)
     records = [r for r in found if isinstance(r, CustomerRecord)]
-    return merge_profile(customer.display_name, records)
+    return merge_profile(
+        customer.display_name, records, ctx.hub.settings.identity.survivorship, ctx.hub.sources.names()
+    )
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

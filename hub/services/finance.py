@@ -78,3 +78,18 @@ async def customer_balance(ctx: RequestContext, *, customer: HubCustomer) -> Mon
         )
     currency = next(iter(currencies), None) or next((i.currency for i in invoices), None)
     return Money(amount=sum((i.balance for i in invoices), Decimal(0)), currency=currency)
+
+
+async def customer_lifetime_value(ctx: RequestContext, *, customer: HubCustomer) -> Money | None:
+    """What the customer has been invoiced over the whole relationship (the sum of invoice totals);
+    ``None`` without accounting data."""
+    invoices = await customer_invoices(ctx, customer=customer)
+    if not invoices and not ctx.hub.sources.providing(Entity.INVOICE, "customer_external_id"):
+        return None
+    currencies = {i.currency for i in invoices}
+    if len(currencies) > 1:
+        raise MixedCurrencyError(
+            f"invoices are in several currencies ({', '.join(sorted(c or '?' for c in currencies))}); "
+            "read `invoices` for the amounts per currency"
+        )
+    return Money(amount=sum((i.total for i in invoices), Decimal(0)), currency=next(iter(currencies), None))

@@ -13,9 +13,12 @@ import yaml
 from hub.app import create_app
 from hub.config import load_settings
 from hub.hub import Hub
-from hub.identity import seed_identity_map
+from hub.identity import run_identity_resolution
+from hub.security.api_keys import create_api_key
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
+#: ``api_client``'s default: issue an administrator key for the client.
+ADMIN = "<a new admin key>"
 
 
 def erp_source(url: str, **extra: Any) -> dict[str, Any]:
@@ -36,16 +39,24 @@ async def running_hub(config_path: Path, *, seed: bool = True) -> AsyncIterator[
     hub = await Hub.start(load_settings(config_path))
     try:
         if seed:
-            await seed_identity_map(hub)
+            await run_identity_resolution(hub)
         yield hub
     finally:
         await hub.aclose()
 
 
 @asynccontextmanager
-async def api_client(hub: Hub) -> AsyncIterator[httpx.AsyncClient]:
+async def api_client(hub: Hub, *, key: str | None = ADMIN) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of ``hub``'s API sending ``key`` as its bearer token: by default a fresh administrator key,
+    ``None`` for no credentials at all."""
+    if key is ADMIN:
+        issued = await create_api_key(
+            hub.db, hub.settings.security, role="admin", actor="tests", name="tests"
+        )
+        key = issued.key
+    headers = {"authorization": f"Bearer {key}"} if key is not None else {}
     transport = httpx.ASGITransport(app=create_app(hub=hub))
-    async with httpx.AsyncClient(transport=transport, base_url="http://hub.test") as client:
+    async with httpx.AsyncClient(transport=transport, base_url="http://hub.test", headers=headers) as client:
         yield client
 
 

@@ -20,7 +20,7 @@ from hub.store.models import CustomerLink, HubCustomer
 
 from ..errors import AlreadyConvertedError, ConflictError, InvalidStateError, NotFoundError, ValidationError
 from ..events import record_event
-from ..models import CrmCustomerProfile, Lead, Opportunity
+from ..models import CrmCustomerProfile, CustomerTerritory, Lead, Opportunity
 from ..types import utcnow
 from ..validation import clean_fields
 from ..versioning import audit_values, guarded_update, write_transaction
@@ -170,6 +170,17 @@ async def _convert(
             session.add(customer)
             await session.flush()  # the rows below refer to it; the unit of work does not order by keys
             created = True
+            if lead.territory_id is not None:  # the new customer belongs where its lead belonged
+                session.add(
+                    CustomerTerritory(
+                        hub_customer_id=customer.id,
+                        territory_id=lead.territory_id,
+                        manual=lead.territory_manual,
+                        rule_id=None,
+                        **audit_values(ctx.actor),
+                    )
+                )
+                await session.flush()
         else:
             found = await session.get(HubCustomer, customer_id)
             while found is not None and found.merged_into:

@@ -136,7 +136,10 @@ def build_tree(territories: list[Territory]) -> list[TerritoryNode]:
         below = sorted(children.get(territory.id, []), key=lambda t: t.name)
         return TerritoryNode(territory, depth, [node(child, depth + 1) for child in below])
 
-    return [node(root, 0) for root in sorted(children.get(None, []), key=lambda t: t.name)]
+    # A territory whose parent is not in the list (out of the caller's scope) is a root of what they see.
+    known = {t.id for t in territories}
+    roots = [t for t in territories if t.parent_id is None or t.parent_id not in known]
+    return [node(root, 0) for root in sorted(roots, key=lambda t: t.name)]
 
 
 async def territory_tree(ctx: RequestContext) -> list[TerritoryNode]:
