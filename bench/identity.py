@@ -233,7 +233,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--quick", action="store_true", help="tiny sizes: a smoke run, not a measurement")
     args = parser.parse_args(argv)
     if args.quick:
-        args.size, args.records = 100, 2000
+        args.size, args.records = 60, 1000
     print(f"machine: {machine()}")
     figures: dict[str, Any] = {}
     rows: list[list[object]] = []

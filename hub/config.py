@@ -22,8 +22,8 @@ from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSetti
 from cache.config import CacheConfig
 
 from .errors import ConfigError
-from .identity.settings import ResolutionSettings, SurvivorshipConfig
 from .hooks_config import HookConfig
+from .identity.settings import ResolutionSettings, SurvivorshipConfig
 from .resilience.config import ResilienceConfig
 from .security.config import SecurityConfig
 from .tracing import TracingConfig

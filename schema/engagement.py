@@ -8,8 +8,10 @@ from typing import Any
 
 import strawberry
 
+from hub.services import engagement
 from hub.services.engagement import MarketingProfile as MarketingProfileData
 
+from .context import Info
 from .records import SourceRecord, record_field
 
 
@@ -68,5 +70,6 @@ class Marketing:
         return [ListMembership(_record=m) for m in self._data.members]
 
     @strawberry.field(description="Opens, clicks and bounces, newest first.")
-    def campaign_activity(self, first: int = 20) -> list[CampaignActivity]:
-        return [CampaignActivity(_record=a) for a in self._data.activity[: max(first, 0)]]
+    async def campaign_activity(self, info: Info, first: int = 20) -> list[CampaignActivity]:
+        found = await engagement.campaign_activity(info.context, profile=self._data)
+        return [CampaignActivity(_record=a) for a in found[: max(first, 0)]]

@@ -85,36 +85,35 @@ async def test_sources_and_match_explanation(tmp_path: Path) -> None:
 
 
 async def test_merge_split_and_run_mutations(tmp_path: Path) -> None:
-    async with identity_hub(tmp_path, RECORDS) as (hub, _):
-        async with api_client(hub) as client:
-            status, body = await gql(client, RUN, {"full": False})
-            assert status == 200, body
-            run = body["data"]["runIdentityResolution"]
-            assert run["full"] is True and run["fullReason"] == "first run"
-            assert run["records"] == 4 and run["customers"] == 2 and run["links"] == 4
-            assert {"source": "erp", "entity": "customer", "count": 2} in run["recordsRead"]
+    async with identity_hub(tmp_path, RECORDS) as (hub, _), api_client(hub) as client:
+        status, body = await gql(client, RUN, {"full": False})
+        assert status == 200, body
+        run = body["data"]["runIdentityResolution"]
+        assert run["full"] is True and run["fullReason"] == "first run"
+        assert run["records"] == 4 and run["customers"] == 2 and run["links"] == 4
+        assert {"source": "erp", "entity": "customer", "count": 2} in run["recordsRead"]
 
-            status, body = await gql(client, MERGE, {"survivor": ALFREDS, "merged": [BERGLUNDS]})
-            merged = body["data"]["mergeCustomers"]
-            assert merged["id"] == ALFREDS
-            assert {"source": "erp", "externalId": "2", "rule": "manual", "manual": True} in merged["sources"]
-            # The merged-away id resolves to the survivor.
-            status, body = await gql(client, CUSTOMER, {"id": BERGLUNDS})
-            assert body["data"]["customer"]["id"] == ALFREDS
+        status, body = await gql(client, MERGE, {"survivor": ALFREDS, "merged": [BERGLUNDS]})
+        merged = body["data"]["mergeCustomers"]
+        assert merged["id"] == ALFREDS
+        assert {"source": "erp", "externalId": "2", "rule": "manual", "manual": True} in merged["sources"]
+        # The merged-away id resolves to the survivor.
+        status, body = await gql(client, CUSTOMER, {"id": BERGLUNDS})
+        assert body["data"]["customer"]["id"] == ALFREDS
 
-            records = [{"source": "erp", "entity": "customer", "externalId": "2"}]
-            status, body = await gql(client, SPLIT, {"id": ALFREDS, "records": records})
-            split = body["data"]["splitCustomer"]
-            assert {"source": "erp", "externalId": "2"} not in split["customer"]["sources"]
-            assert split["newCustomer"]["sources"] == [
-                {"source": "erp", "externalId": "2", "rule": "manual", "manual": True}
-            ]
-            new_id = split["newCustomer"]["id"]
+        records = [{"source": "erp", "entity": "customer", "externalId": "2"}]
+        status, body = await gql(client, SPLIT, {"id": ALFREDS, "records": records})
+        split = body["data"]["splitCustomer"]
+        assert {"source": "erp", "externalId": "2"} not in split["customer"]["sources"]
+        assert split["newCustomer"]["sources"] == [
+            {"source": "erp", "externalId": "2", "rule": "manual", "manual": True}
+        ]
+        new_id = split["newCustomer"]["id"]
 
-            status, body = await gql(client, RUN, {"full": True})
-            assert body["data"]["runIdentityResolution"]["full"] is True
-            status, body = await gql(client, CUSTOMER, {"id": new_id})
-            assert [s["externalId"] for s in body["data"]["customer"]["sources"]] == ["2"]
+        status, body = await gql(client, RUN, {"full": True})
+        assert body["data"]["runIdentityResolution"]["full"] is True
+        status, body = await gql(client, CUSTOMER, {"id": new_id})
+        assert [s["externalId"] for s in body["data"]["customer"]["sources"]] == ["2"]
 
 
 async def test_bad_input_gets_a_clear_error(tmp_path: Path) -> None:

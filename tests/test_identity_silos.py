@@ -15,4 +15,6 @@ async def test_demo_silos_resolve_into_complete_customer_360s() -> None:
     assert result["erp_customers_checked"] == 100
     assert result["complete_360"] == 100
     report = result["report"]
-    assert report.records_read["support.customer"] > 0 and report.records_read["marketing.marketing_member"] > 0
+    assert (
+        report.records_read["support.customer"] > 0 and report.records_read["marketing.marketing_member"] > 0
+    )

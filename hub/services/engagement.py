@@ -30,7 +30,6 @@ async def customer_tickets(
 @dataclass(frozen=True, slots=True)
 class MarketingProfile:
     members: list[MarketingMember]
-    activity: list[CampaignActivity]
 
     @property
     def subscribed(self) -> bool:
@@ -38,16 +37,20 @@ class MarketingProfile:
 
 
 async def customer_marketing(ctx: RequestContext, *, customer: HubCustomer) -> MarketingProfile | None:
-    """List memberships linked to the customer, and the campaign activity of their email addresses."""
+    """List memberships linked to the customer (campaign activity is read only when asked for: it needs
+    the members' addresses first, a second round trip to the marketing source)."""
     members = [
         m
         for m in await linked_entities(ctx, customer=customer, entity=Entity.MARKETING_MEMBER)
         if isinstance(m, MarketingMember)
     ]
-    if not members:
-        return None
+    return MarketingProfile(members=members) if members else None
+
+
+async def campaign_activity(ctx: RequestContext, *, profile: MarketingProfile) -> list[CampaignActivity]:
+    """Opens, clicks and bounces of the profile's addresses, newest first."""
     by_source: dict[str, set[str]] = {}
-    for member in members:
+    for member in profile.members:
         by_source.setdefault(member.source, set()).add(member.email.lower())
     loads = [
         ctx.loaders.related(source, Entity.CAMPAIGN_ACTIVITY, "email").load(email)
@@ -57,4 +60,4 @@ async def customer_marketing(ctx: RequestContext, *, customer: HubCustomer) -> M
     ]
     activity = [a for group in await asyncio.gather(*loads) for a in group if isinstance(a, CampaignActivity)]
     activity.sort(key=lambda a: (a.occurred_at or _EPOCH, a.campaign_id), reverse=True)
-    return MarketingProfile(members=members, activity=activity)
+    return activity

@@ -82,34 +82,39 @@ async def export_customers(
 ) -> AsyncIterator[list[dict[str, Any]]]:
     """The export, one page of rows at a time (at most ``options.page_size`` rows per page), by hub id.
 
-    Pages are read ahead: while the consumer sends one page, the next pages' customers, links and order
-    totals are being read, so the hub database, the sources and the client all stay busy. At most
-    ``READ_AHEAD`` pages are in flight, which keeps memory bounded.
+    Pages are read ahead: the next page's customers are being read while the order totals of the pages
+    before it are being read and the oldest one is being sent, so the hub database, the sources and the
+    client all stay busy. At most ``READ_AHEAD`` pages (and the next page's query) are in flight, which
+    keeps memory bounded.
     """
     in_flight: deque[asyncio.Task[list[dict[str, Any]]]] = deque()
     remaining = options.limit
-    after: str | None = None
+
+    def next_page(after: str | None) -> asyncio.Task[_Page]:
+        size = options.page_size if remaining is None else min(options.page_size, remaining)
+        return asyncio.create_task(_read_page(ctx, options.since, after, size, options.fields))
+
+    reading: asyncio.Task[_Page] | None = next_page(None)
     try:
-        while remaining is None or remaining > 0:
-            size = options.page_size if remaining is None else min(options.page_size, remaining)
-            page = await _read_page(ctx, options.since, after, size, options.fields)
+        while reading is not None:
+            page = await reading
+            reading = None
+            asked = options.page_size if remaining is None else min(options.page_size, remaining)
             if page.customers:
                 in_flight.append(asyncio.create_task(_rows(ctx, page, options.fields)))
-            if len(page.customers) < size:
-                break
-            after = page.customers[-1][0]
-            if remaining is not None:
-                remaining -= len(page.customers)
-            if len(in_flight) >= READ_AHEAD:
+                if remaining is not None:
+                    remaining -= len(page.customers)
+                if len(page.customers) == asked and (remaining is None or remaining > 0):
+                    reading = next_page(page.customers[-1][0])
+            while in_flight and (len(in_flight) >= READ_AHEAD or reading is None):
                 yield await in_flight.popleft()
-        while in_flight:
-            yield await in_flight.popleft()
     finally:
-        # The consumer stopped early (client gone, or an error): no page keeps reading behind its back.
-        for task in in_flight:
+        # The consumer stopped early (client gone, or an error): nothing keeps reading behind its back.
+        pending = [*in_flight, *([reading] if reading is not None else [])]
+        for task in pending:
             task.cancel()
-        if in_flight:
-            await asyncio.gather(*in_flight, return_exceptions=True)
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)
 
 
 def _stored_moment(ctx: RequestContext, moment: datetime) -> datetime:
