@@ -15,6 +15,7 @@ import asyncio
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from bench.common import machine, table
@@ -58,12 +59,24 @@ async def measure(latency_ms: float, requests: int) -> dict[str, float]:
     }
 
 
+def _positive(kind: type[float] | type[int]) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        value = kind(text)
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"must be greater than 0, not {text}")
+        return value
+
+    return parse
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--latency-ms", type=float, default=50.0)
-    parser.add_argument("--requests", type=int, default=40)
+    parser.add_argument(
+        "--latency-ms", type=_positive(float), default=50.0, help="injected per-silo latency (> 0)"
+    )
+    parser.add_argument("--requests", type=_positive(int), default=40, help="cold requests to time (> 0)")
     args = parser.parse_args()
     result = asyncio.run(measure(args.latency_ms, args.requests))
     print(f"machine: {machine()}")
