@@ -226,7 +226,10 @@ async def assign_lead(
     return lead
 
 
-async def qualify_lead(ctx: RequestContext, *, lead_id: str, version: int) -> Lead:
+async def _set_status(
+    ctx: RequestContext, *, lead_id: str, version: int, status: str, reason: str | None, event: str
+) -> Lead:
+    """Move a (not converted) lead to ``status`` and record the event, in one transaction."""
     async with write_transaction(ctx) as session:
         await guarded_update(
             session,
@@ -234,7 +237,7 @@ async def qualify_lead(ctx: RequestContext, *, lead_id: str, version: int) -> Le
             key=Lead.id,
             record_id=lead_id,
             version=version,
-            values={"status": "Qualified", "disqualification_reason": None},
+            values={"status": status, "disqualification_reason": reason},
             actor=ctx.actor,
             what="lead",
             only_if=_NOT_CONVERTED,
@@ -243,43 +246,29 @@ async def qualify_lead(ctx: RequestContext, *, lead_id: str, version: int) -> Le
         lead = await _reload(session, lead_id)
         record_event(
             session,
-            kind="lead.qualified",
+            kind=f"lead.{event}",
             subject_type="lead",
             subject_id=lead.id,
-            title=f"Lead {lead.name} qualified",
+            title=f"Lead {lead.name} {event}" + (f": {reason}" if reason else ""),
             actor=ctx.actor,
+            data={"reason": reason} if reason else None,
         )
     return lead
+
+
+async def qualify_lead(ctx: RequestContext, *, lead_id: str, version: int) -> Lead:
+    return await _set_status(
+        ctx, lead_id=lead_id, version=version, status="Qualified", reason=None, event="qualified"
+    )
 
 
 async def disqualify_lead(ctx: RequestContext, *, lead_id: str, version: int, reason: str | None) -> Lead:
     clean_reason = text(500)(reason, "reason")
     if clean_reason is None:
         raise ValidationError("a reason is required to disqualify a lead", field="reason")
-    async with write_transaction(ctx) as session:
-        await guarded_update(
-            session,
-            Lead,
-            key=Lead.id,
-            record_id=lead_id,
-            version=version,
-            values={"status": "Unqualified", "disqualification_reason": clean_reason},
-            actor=ctx.actor,
-            what="lead",
-            only_if=_NOT_CONVERTED,
-            otherwise=_CONVERTED_READ_ONLY,
-        )
-        lead = await _reload(session, lead_id)
-        record_event(
-            session,
-            kind="lead.disqualified",
-            subject_type="lead",
-            subject_id=lead.id,
-            title=f"Lead {lead.name} disqualified: {clean_reason}",
-            actor=ctx.actor,
-            data={"reason": clean_reason},
-        )
-    return lead
+    return await _set_status(
+        ctx, lead_id=lead_id, version=version, status="Unqualified", reason=clean_reason, event="disqualified"
+    )
 
 
 async def get_lead(ctx: RequestContext, *, lead_id: str) -> Lead | None:
