@@ -242,3 +242,23 @@ async def test_constant_group_fields_on_postgres() -> None:
             await _constant_currency_checks(adapter)  # type: ignore[arg-type]
         finally:
             await adapter.aclose()
+
+
+def test_merging_aggregates_sums_equal_groups_and_sorts_empty_groups_last() -> None:
+    from adapters.sdk.aggregate import merge_aggregates
+
+    usd, eur, none = (
+        Aggregate(("USD",), (1, Decimal("2"))),
+        Aggregate(("EUR",), (2, None)),
+        Aggregate((None,), (1, Decimal("1"))),
+    )
+    assert merge_aggregates([usd, eur]) == [eur, usd]
+    assert merge_aggregates([none, usd]) == [usd, none]
+    assert merge_aggregates([usd, eur, Aggregate(("EUR",), (3, Decimal("4.5")))]) == [
+        Aggregate(("EUR",), (5, Decimal("4.5"))),
+        usd,
+    ]
+    assert merge_aggregates([Aggregate(("A", None), (1,)), Aggregate(("A", "b"), (1,))]) == [
+        Aggregate(("A", "b"), (1,)),
+        Aggregate(("A", None), (1,)),
+    ]

@@ -270,6 +270,26 @@ async def own_hub(erp_sqlite: Path, tmp_path: Path) -> AsyncIterator[Hub]:
         yield hub
 
 
+async def test_pages_shrink_to_what_the_order_source_takes_in_one_query(
+    erp_sqlite: Path, tmp_path: Path
+) -> None:
+    async with private_hub(erp_sqlite, tmp_path) as hub:
+        pass  # the seeded identity map, reused by a hub whose ERP source takes 40 values per statement
+    config = write_config(
+        tmp_path,
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'hub.sqlite'}",
+        sources=[erp_source(f"sqlite+aiosqlite:///{tmp_path / 'erp.sqlite'}", batch_size=40)],
+    )
+    async with running_hub(config, seed=False) as hub:
+        app = Starlette(routes=[Route(EXPORT, export_endpoint(lambda: hub))])  # the default page size
+        before = _upstream_calls(hub)
+        streamed = await asgi_get(app, EXPORT)
+        assert [chunk.count(b"\n") for chunk in streamed.chunks] == [40, 40, 40]
+        assert _upstream_calls(hub) - before == 3
+        names = await asgi_get(app, EXPORT, "fields=name")  # no orders asked for: no reason to shrink
+        assert len(names.chunks) == 1 and names.body.count(b"\n") == ERP_TEST_SIZE
+
+
 async def _touch(hub: Hub, ids: list[str], moment: datetime) -> None:
     async with hub.db.transaction() as session:
         await session.execute(update(HubCustomer).where(HubCustomer.id.in_(ids)).values(updated_at=moment))

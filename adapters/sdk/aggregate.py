@@ -128,6 +128,9 @@ def read_field(record: CanonicalRecord, dotted: str) -> Any:
 
 def group_order(group: tuple[GroupValue, ...]) -> tuple[tuple[bool, str], ...]:
     """Sort key of groups: by their values, empty values last."""
+    if len(group) == 1:  # the common case, without a generator: bulk reads sort a group list per value
+        (value,) = group
+        return ((value is None, value or ""),)
     return tuple((value is None, value or "") for value in group)
 
 
@@ -153,6 +156,9 @@ def merge_aggregates(groups: Sequence[Aggregate]) -> list[Aggregate]:
     """Combine aggregates of the same group (e.g. from several upstream chunks), sorted by group."""
     if len(groups) == 1:
         return [groups[0]]
+    if len(groups) == 2 and groups[0].group != groups[1].group:  # the common case: only sort
+        first, second = groups
+        return [first, second] if group_order(first.group) <= group_order(second.group) else [second, first]
     merged: dict[tuple[GroupValue, ...], list[AggregateValue]] = {}
     for aggregate in groups:
         values = merged.get(aggregate.group)
