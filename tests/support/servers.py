@@ -19,7 +19,7 @@ REDIS_ENV = "CRMHUB_TEST_REDIS_URL"
 def pg_admin_url() -> str:
     url = os.environ.get(PG_ENV)
     if not url:
-        pytest.skip(f"PostgreSQL tests need {PG_ENV} (e.g. postgresql://postgres@127.0.0.1:5432/test)")
+        pytest.skip(reason=f"PostgreSQL tests need {PG_ENV} (e.g. postgresql://postgres@127.0.0.1:5432/test)")
     return url
 
 
@@ -52,5 +52,5 @@ async def fresh_pg_database(prefix: str = "crmhub_t") -> AsyncIterator[str]:
 def redis_url() -> str:
     url = os.environ.get(REDIS_ENV)
     if not url:
-        pytest.skip(f"Redis tests need {REDIS_ENV} (e.g. redis://127.0.0.1:6379/0)")
+        pytest.skip(reason=f"Redis tests need {REDIS_ENV} (e.g. redis://127.0.0.1:6379/0)")
     return url
