@@ -194,7 +194,7 @@ def summary_table(rows: Sequence[Row]) -> str:
                 row.figure,
                 row.value,
                 row.baseline,
-                "-" if row.ratio is None else f"{row.ratio:.2f}",
+                "-" if row.ratio is None else f"{row.ratio:.3g}",
                 row.goal,
                 _met(row),
             ]

@@ -75,6 +75,8 @@ class SQLAdapter(Adapter[SQLConfig]):
         # PostgreSQL column types of keys, relations and updated_at, learned once per entity (see values.py).
         self._pg_types: dict[Entity, dict[str, int]] = {}
         self._engine = create_engine(config)
+        #: Aggregate statements by (entity, by_field, measures, group_by): built once, run with new values.
+        self._aggregates: dict[tuple[Any, ...], AggregateStatement] = {}
 
     @property
     def mappings(self) -> Mapping[Entity, EntityMapping]:
@@ -105,16 +107,18 @@ class SQLAdapter(Adapter[SQLConfig]):
         logger.debug("source %s: %s (%s)", self.source, error.message, type(exc).__name__)
         return error
 
-    async def _run(self, conn: AsyncConnection, statement: Executable) -> list[RowMapping]:
+    async def _run(
+        self, conn: AsyncConnection, statement: Executable, parameters: Mapping[str, Any] | None = None
+    ) -> list[RowMapping]:
         self.queries_executed += 1
         if self._dialect != "sqlite":
-            return list((await conn.execute(statement)).mappings().all())
+            return list((await conn.execute(statement, parameters)).mappings().all())
         # An aiosqlite query runs in its connection's thread and ignores task cancellation; interrupting
         # the SQLite connection is what really stops it at query_timeout_s.
         raw = await conn.get_raw_connection()
         watchdog = asyncio.create_task(_interrupt_after(raw.driver_connection, self.config.query_timeout_s))
         try:
-            return list((await conn.execute(statement)).mappings().all())
+            return list((await conn.execute(statement, parameters)).mappings().all())
         finally:
             watchdog.cancel()
 
@@ -145,8 +149,12 @@ class SQLAdapter(Adapter[SQLConfig]):
                 raise self._error(exc, entity) from None
         raise AssertionError("unreachable")
 
-    async def _rows(self, entity: Entity | None, statement: Executable) -> list[RowMapping]:
-        return await self._on_connection(entity, partial(self._run, statement=statement))
+    async def _rows(
+        self, entity: Entity | None, statement: Executable, parameters: Mapping[str, Any] | None = None
+    ) -> list[RowMapping]:
+        return await self._on_connection(
+            entity, partial(self._run, statement=statement, parameters=parameters)
+        )
 
     # -- parameters ---------------------------------------------------------------------------------
 
@@ -257,15 +265,20 @@ class SQLAdapter(Adapter[SQLConfig]):
     ) -> list[list[Aggregate]]:
         """Pushed down: one ``SELECT ... GROUP BY`` per chunk of values (see ``aggregates.py``)."""
         query = self._query(entity, by_field)
-        check_aggregate(query.mapping, measures, group_by, source=self.source)
-        statement = AggregateStatement.build(query, by_field, measures, group_by, self._dialect)
+        shape = (entity, by_field, tuple(measures), tuple(group_by))
+        statement = self._aggregates.get(shape)
         if statement is None:
-            return await super().aggregate_related(entity, by_field, values, measures, group_by=group_by)
+            check_aggregate(query.mapping, measures, group_by, source=self.source)
+            statement = AggregateStatement.build(query, by_field, measures, group_by, self._dialect)
+            if statement is None:
+                return await super().aggregate_related(entity, by_field, values, measures, group_by=group_by)
+            self._aggregates[shape] = statement
         wanted = list(dict.fromkeys(value.strip() for value in values))
         params = await self._value_params(query, by_field, wanted)
         found: dict[str, list[Aggregate]] = {}
         for chunk in _chunks(params, self._chunk_size(query)):
-            for value, aggregate in statement.read(await self._rows(entity, statement.select(chunk))):
+            rows = await self._rows(entity, statement.select_values, statement.parameters(chunk))
+            for value, aggregate in statement.read(rows):
                 groups = found.get(value)
                 if groups is None:
                     found[value] = [aggregate]

@@ -13,9 +13,21 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cached_property
 from typing import Any
 
-from sqlalchemy import ColumnElement, Float, Numeric, Select, cast, func, literal, select
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Float,
+    Numeric,
+    Select,
+    bindparam,
+    cast,
+    func,
+    literal,
+    select,
+)
 from sqlalchemy.engine import RowMapping
 
 from adapters.sdk.aggregate import Aggregate, AggregateValue, GroupValue, Measure, field_type
@@ -26,6 +38,7 @@ from .values import key_text
 #: SQLite sums whole units of 10**-SQLITE_SUM_DECIMALS (see the module docstring).
 SQLITE_SUM_DECIMALS = 4
 _BY_LABEL = "__by"
+_VALUES = "relation_values"
 
 
 def _group_label(position: int) -> str:
@@ -84,7 +97,17 @@ class AggregateStatement:
             return func.sum(func.round(cast(column, Float) * 10**SQLITE_SUM_DECIMALS))
         return func.sum(cast(column, Numeric))
 
-    def select(self, values: Sequence[Any]) -> Select[Any]:
+    @cached_property
+    def select_values(self) -> Select[Any]:
+        """The statement for any values: an expanding parameter, bound per run by ``parameters``. Built
+        once, so a run does not coerce thousands of values into SQL expressions again."""
+        return self.select(bindparam(_VALUES, expanding=True))
+
+    @staticmethod
+    def parameters(values: Sequence[Any]) -> dict[str, Any]:
+        return {_VALUES: list(values)}
+
+    def select(self, values: Sequence[Any] | BindParameter[Any]) -> Select[Any]:
         grouped = [column for column in self.group_columns if column is not None]
         labelled = [
             column.label(_group_label(i)) for i, column in enumerate(self.group_columns) if column is not None
