@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.dataloader import DataLoader
 
 from adapters.sdk import CanonicalRecord, Entity
@@ -54,14 +55,20 @@ class Loaders:
         return loader
 
     async def _load_customers(self, ids: Sequence[str]) -> list[HubCustomer | None]:
+        # The customers come with their links in one query: a customer is nearly always loaded to read its
+        # silo records, and a second round trip to the hub database would delay every upstream call.
         async with self._hub.db.session() as session:
-            rows = (await session.scalars(select(HubCustomer).where(HubCustomer.id.in_(ids)))).all()
-            found = {row.id: row for row in rows}
+            found, links = await self._customers_with_links(session, ids)
             # A merged-away id resolves to the customer it was merged into.
-            targets = {row.merged_into for row in rows if row.merged_into and row.merged_into not in found}
+            targets = [
+                row.merged_into for row in found.values() if row.merged_into and row.merged_into not in found
+            ]
             if targets:
-                extra = await session.scalars(select(HubCustomer).where(HubCustomer.id.in_(targets)))
-                found.update({row.id: row for row in extra})
+                extra, extra_links = await self._customers_with_links(session, targets)
+                found.update(extra)
+                links.update(extra_links)
+        for customer_id, rows in links.items():
+            self.links.prime(customer_id, rows)
         result: list[HubCustomer | None] = []
         for customer_id in ids:
             row = found.get(customer_id)
@@ -70,6 +77,25 @@ class Loaders:
                 row, hops = found.get(row.merged_into), hops + 1
             result.append(row)
         return result
+
+    @staticmethod
+    async def _customers_with_links(
+        session: AsyncSession, ids: Sequence[str]
+    ) -> tuple[dict[str, HubCustomer], dict[str, list[CustomerLink]]]:
+        rows = await session.execute(
+            select(HubCustomer, CustomerLink)
+            .outerjoin(CustomerLink, CustomerLink.hub_customer_id == HubCustomer.id)
+            .where(HubCustomer.id.in_(ids))
+            .order_by(HubCustomer.id, CustomerLink.id)
+        )
+        customers: dict[str, HubCustomer] = {}
+        links: dict[str, list[CustomerLink]] = {}
+        for customer, link in rows:
+            customers[customer.id] = customer
+            group = links.setdefault(customer.id, [])
+            if link is not None:
+                group.append(link)
+        return customers, links
 
     async def _load_links(self, ids: Sequence[str]) -> list[list[CustomerLink]]:
         async with self._hub.db.session() as session:

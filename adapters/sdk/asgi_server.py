@@ -1,8 +1,5 @@
-"""Serve an ASGI app on 127.0.0.1 inside the current event loop: real HTTP for adapter tests.
-
-    async with serve_asgi(app) as base_url:
-        ...
-"""
+"""Serve an ASGI app on 127.0.0.1 inside the current event loop: real HTTP for adapter tests, as in
+``async with serve_asgi(app) as base_url: ...``."""
 
 from __future__ import annotations
 

@@ -90,6 +90,20 @@ class SourceGuard:
     async def call(self, entity: str, operation: str, attempt: Callable[[], Awaitable[T]]) -> T:
         """Run ``attempt`` (an idempotent read) with retries, breaker, concurrency limit and timeouts."""
         retry = self.policy.retry
+        # Nearly every call succeeds at once: the first attempt runs without the retry machinery, which
+        # costs more than the rest of the guard together.
+        try:
+            return await self._attempt(entity, operation, attempt)
+        except Exception as exc:
+            if retry.max_attempts < 2 or not is_retryable(exc, max_retry_after=retry.max_retry_after_seconds):
+                raise
+            first_failure: Exception = exc
+        return await self._retry(entity, operation, attempt, first_failure)
+
+    async def _retry(
+        self, entity: str, operation: str, attempt: Callable[[], Awaitable[T]], first_failure: Exception
+    ) -> T:
+        retry = self.policy.retry
 
         def counted(state: RetryCallState) -> None:
             self.metrics.upstream_retries.labels(self.source, entity, operation).inc()
@@ -103,7 +117,16 @@ class SourceGuard:
             before_sleep=counted,
             reraise=True,
         )
-        return await retrying(self._attempt, entity, operation, attempt)
+        replayed = [first_failure]
+
+        async def next_attempt() -> T:
+            # tenacity's first attempt is the one already made: its failure is replayed, not re-sent, so
+            # the backoff, Retry-After and deadline rules apply to it exactly as to the later ones.
+            if replayed:
+                raise replayed.pop()
+            return await self._attempt(entity, operation, attempt)
+
+        return await retrying(next_attempt)
 
     # -- one attempt ----------------------------------------------------------------------------------
 

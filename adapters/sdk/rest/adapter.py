@@ -306,6 +306,8 @@ class RESTAdapter(Adapter[ConfigT]):
                 entity=entity.value,
             )
         seen.add(fingerprint)
+        if _is_path(request.url):
+            return  # a path stays on the base URL's host
         target = self.http.absolute_url(request.url)
         if (target.scheme, target.host, target.port) != (
             self._origin.scheme,
@@ -402,3 +404,8 @@ class RESTAdapter(Adapter[ConfigT]):
 
 def _elapsed_ms(started: float) -> float:
     return (time.perf_counter() - started) * 1000
+
+
+def _is_path(url: str) -> bool:
+    """Whether ``url`` is a plain path (no scheme, no host), the shape of every configured endpoint."""
+    return not url.startswith("//") and (url.startswith("/") or ":" not in url)

@@ -177,7 +177,6 @@ class UpstreamClient:
         raise AssertionError("unreachable: the loop returns or raises")  # pragma: no cover
 
     async def _send_once(self, request: PageRequest, entity: str | None) -> httpx.Response:
-        target = redact_url(self.absolute_url(request.url))
         async with self._gate:
             self.requests_sent += 1
             try:
@@ -187,12 +186,14 @@ class UpstreamClient:
                 exc.entity = exc.entity or entity
                 raise
             except httpx.TimeoutException as exc:
+                target = redact_url(self.absolute_url(request.url))
                 raise UpstreamTimeoutError(
                     f"{request.method} {target} timed out ({type(exc).__name__})",
                     source=self.source,
                     entity=entity,
                 ) from None
             except httpx.HTTPError as exc:
+                target = redact_url(self.absolute_url(request.url))
                 raise UpstreamUnavailableError(
                     f"{request.method} {target} failed ({type(exc).__name__})",
                     source=self.source,
@@ -200,8 +201,19 @@ class UpstreamClient:
                 ) from None
 
     def _decode(self, response: httpx.Response, entity: str | None) -> PageResponse:
-        where = f"{response.request.method} {redact_url(response.url)}"
         status = response.status_code
+        if 200 <= status < 300:
+            try:
+                body = _json(response.content)
+            except ValueError:
+                kind = response.headers.get("Content-Type", "no content type")
+                raise MalformedResponseError(
+                    f"{_where(response)} answered {status} with a body that is not JSON ({kind})",
+                    source=self.source,
+                    entity=entity,
+                ) from None
+            return PageResponse(body=body, headers=response.headers, url=response.url)
+        where = _where(response)
         if status in (401, 403):
             raise UpstreamAuthError(
                 f"{where} rejected the configured credentials ({status})", source=self.source, entity=entity
@@ -210,20 +222,21 @@ class UpstreamClient:
             raise UpstreamUnavailableError(f"{where} answered {status}", source=self.source, entity=entity)
         if status >= 400:
             raise AdapterError(f"{where} refused the request ({status})", source=self.source, entity=entity)
-        if status >= 300:
-            raise MalformedResponseError(
-                f"{where} answered {status} without a followable redirect", source=self.source, entity=entity
-            )
-        try:
-            body = json.loads(response.content) if response.content else None
-        except ValueError:
-            kind = response.headers.get("Content-Type", "no content type")
-            raise MalformedResponseError(
-                f"{where} answered {status} with a body that is not JSON ({kind})",
-                source=self.source,
-                entity=entity,
-            ) from None
-        return PageResponse(body=body, headers=response.headers, url=response.url)
+        # A 1xx or 3xx that reached here: redirects are followed, so this one could not be.
+        raise MalformedResponseError(
+            f"{where} answered {status} without a followable redirect", source=self.source, entity=entity
+        )
+
+
+def _json(content: bytes) -> Any:
+    # The stdlib, not orjson: orjson turns integers beyond 64 bits into floats, and an upstream id of that
+    # size would silently change; the decoding costs little next to the request itself.
+    return json.loads(content) if content else None
+
+
+def _where(response: httpx.Response) -> str:
+    """How an error names the request; built only when there is an error to report."""
+    return f"{response.request.method} {redact_url(response.url)}"
 
 
 def _with_query(request: PageRequest) -> httpx.URL:
