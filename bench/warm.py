@@ -6,7 +6,7 @@ The hub's cache is warmed first (every silo record of the customers asked for is
 cost is its own: the identity map lookups in its database, the cache reads and the GraphQL execution.
 Target: hub requests/s / bare requests/s >= 0.8.
 
-    python -m bench.warm [--seconds 5] [--connections 8] [--rounds 3]
+    python -m bench.warm [--seconds 5] [--connections 8] [--rounds 3] [--quick]
 """
 
 from __future__ import annotations
@@ -25,11 +25,16 @@ import strawberry
 from strawberry.asgi import GraphQL
 
 from bench.common import machine, table
+from bench.fanout import positive
 from bench.fleet import CUSTOMER_360, silo_fleet
 from silos.server import serve_app
 
 TARGET = 0.8
 CUSTOMERS = 20
+QUICK_ARGS = ("--quick",)
+#: ``--quick``: one short round per server, a smoke run.
+QUICK_SECONDS = 1.0
+QUICK_ROUNDS = 1
 
 
 @strawberry.type
@@ -247,20 +252,42 @@ async def measure(seconds: float, connections: int, rounds: int) -> dict[str, fl
     bare_run = max(bare_runs, key=lambda r: r["requests"] / r["seconds"])
     hub_rps = hub_run["requests"] / hub_run["seconds"]
     bare_rps = bare_run["requests"] / bare_run["seconds"]
-    return {"hub_rps": hub_rps, "bare_rps": bare_rps, "ratio": hub_rps / bare_rps, "upstream": upstream}
+    if not (hub_rps and bare_rps):
+        raise SystemExit("a server answered no request in the time given; try more --seconds")
+    return {
+        "hub_rps": hub_rps,
+        "bare_rps": bare_rps,
+        "ratio": hub_rps / bare_rps,
+        "upstream": upstream,
+        # The load is closed-loop (each connection waits for its answer before sending again), so the mean
+        # latency follows from the throughput (Little's law); the generator does not time single requests.
+        "hub_mean_latency_ms": connections / hub_rps * 1000,
+        "bare_mean_latency_ms": connections / bare_rps * 1000,
+        "seconds": seconds,
+        "connections": float(connections),
+        "rounds": float(rounds),
+    }
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> dict[str, float]:
     parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="python -m bench.warm",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--seconds", type=float, default=5.0)
-    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--seconds", type=positive(float), default=5.0, help="length of a round (> 0)")
+    parser.add_argument("--connections", type=positive(int), default=8, help="concurrent connections (> 0)")
     parser.add_argument(
-        "--rounds", type=int, default=3, help="alternating rounds per server; the best counts"
+        "--rounds", type=positive(int), default=3, help="alternating rounds per server; the best counts"
     )
-    args = parser.parse_args()
-    result = asyncio.run(measure(args.seconds, args.connections, args.rounds))
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help=f"{QUICK_ROUNDS} round of {QUICK_SECONDS:g} s per server: a smoke run, not a measurement",
+    )
+    args = parser.parse_args(argv)
+    seconds, rounds = (QUICK_SECONDS, QUICK_ROUNDS) if args.quick else (args.seconds, args.rounds)
+    result = asyncio.run(measure(seconds, args.connections, rounds))
     print(f"machine: {machine()}")
     print(
         table(
@@ -276,6 +303,7 @@ def main() -> None:
             ],
         )
     )
+    return result
 
 
 if __name__ == "__main__":

@@ -6,9 +6,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
-from bench.runner import Benchmark, Row, run_one, summary_table
+import pytest
+
+from bench import fanout, warm
+from bench.runner import BENCHMARKS, Benchmark, Row, run_one, summary_table
 
 REPO = Path(__file__).resolve().parents[1]
 NAMES = ("batching", "fanout", "warm", "export", "identity")
@@ -30,6 +34,102 @@ def test_summary_table_columns() -> None:
     assert lines[3].split()[0] == "identity" and "not available" in lines[3]
 
 
+def _benchmark(name: str) -> Benchmark:
+    return next(benchmark for benchmark in BENCHMARKS if benchmark.name == name)
+
+
+def _fake_main(
+    figures: dict[str, float], calls: list[list[str] | None]
+) -> Callable[[list[str] | None], dict[str, float]]:
+    """A benchmark's ``main`` that records its arguments and returns ``figures`` without measuring."""
+
+    def main(argv: list[str] | None = None) -> dict[str, float]:
+        calls.append(argv)
+        return figures
+
+    return main
+
+
+FANOUT_FIGURES = {
+    "p50_ms": 55.0,
+    "p95_ms": 70.0,
+    "calls_per_request": 7.0,
+    "latency_ms": 50.0,
+    "requests": 3.0,
+}
+
+
+@pytest.mark.parametrize(("p50_ms", "met"), [(55.0, True), (57.5, True), (86.7, False)])
+def test_fanout_figures_become_rows_with_their_goal(
+    monkeypatch: pytest.MonkeyPatch, p50_ms: float, met: bool
+) -> None:
+    """The runner calls ``fanout.main(["--quick"])`` and grades p50 / one silo's latency against 1.15."""
+    calls: list[list[str] | None] = []
+    figures = {**FANOUT_FIGURES, "p50_ms": p50_ms, "ratio": p50_ms / 50.0}
+    monkeypatch.setattr(fanout, "main", _fake_main(figures, calls))
+    p50, p95, upstream = run_one(_benchmark("fanout"), quick=True)
+    assert calls == [["--quick"]]
+    assert {row.benchmark for row in (p50, p95, upstream)} == {"fanout"}
+    assert (p50.value, p50.baseline, p50.goal, p50.met) == (
+        f"{p50_ms:.1f} ms",
+        "50 ms (one silo)",
+        "<= 1.15",
+        met,
+    )
+    assert p50.ratio == pytest.approx(p50_ms / 50.0)
+    assert "50 ms in each of 4 silos" in p50.figure
+    assert (p95.value, p95.met) == ("70.0 ms", None) and p95.ratio == pytest.approx(1.4)
+    assert (upstream.value, upstream.met) == ("7.0", None)
+    line = summary_table([p50]).splitlines()[2]
+    assert line.split()[-1] == ("yes" if met else "NO")
+
+
+@pytest.mark.parametrize(("hub_rps", "met"), [(50.0, True), (40.0, True), (39.0, False)])
+def test_warm_figures_become_rows_with_their_goal(
+    monkeypatch: pytest.MonkeyPatch, hub_rps: float, met: bool
+) -> None:
+    """The runner calls ``warm.main(["--quick"])`` and grades hub / bare requests per second against 0.8."""
+    calls: list[list[str] | None] = []
+    figures = {
+        "hub_rps": hub_rps,
+        "bare_rps": 50.0,
+        "ratio": hub_rps / 50.0,
+        "upstream": 0.0,
+        "hub_mean_latency_ms": 8 / hub_rps * 1000,
+        "bare_mean_latency_ms": 160.0,
+    }
+    monkeypatch.setattr(warm, "main", _fake_main(figures, calls))
+    throughput, latency, upstream = run_one(_benchmark("warm"), quick=True)
+    assert calls == [["--quick"]]
+    assert (throughput.benchmark, throughput.goal, throughput.met) == ("warm", ">= 0.8", met)
+    assert (throughput.value, throughput.baseline) == (f"{hub_rps:.0f}/s", "50/s (bare strawberry)")
+    assert throughput.ratio == pytest.approx(hub_rps / 50.0)
+    assert (latency.value, latency.baseline, latency.met) == (
+        f"{8 / hub_rps * 1000:.1f} ms",
+        "160.0 ms (bare strawberry)",
+        None,
+    )
+    assert (upstream.value, upstream.met) == ("0", None)
+
+
+def test_figures_of_an_unexpected_shape_are_still_listed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(fanout, "main", _fake_main({"p50_ms": 60.0}, []))
+    (row,) = run_one(_benchmark("fanout"), quick=True)
+    assert (row.benchmark, row.figure, row.value, row.met) == ("fanout", "p50_ms", "60", None)
+
+
+def test_fanout_quick_run_returns_its_figures(capsys: pytest.CaptureFixture[str]) -> None:
+    """A real cold customer 360 over the four silos, three requests: the figures are there and coherent."""
+    figures = fanout.main(["--quick", "--latency-ms", "20"])
+    assert figures["requests"] == fanout.QUICK_REQUESTS and figures["latency_ms"] == 20.0
+    # Each request waits at least one silo's latency, and the fan-out reaches all four silos.
+    assert figures["p95_ms"] >= figures["p50_ms"] >= 20.0
+    assert figures["ratio"] == pytest.approx(figures["p50_ms"] / 20.0)
+    assert figures["calls_per_request"] >= 4
+    out = capsys.readouterr().out
+    assert "cold p50" in out and f"{figures['p50_ms']:.1f} ms" in out
+
+
 def test_quick_run_prints_the_summary_table() -> None:
     """The whole suite at tiny sizes (about a minute on 2 cores): a smoke run, not a measurement."""
     done = subprocess.run(
@@ -49,3 +149,6 @@ def test_quick_run_prints_the_summary_table() -> None:
     export_rows = [line for line in table if line.startswith("export ")]
     assert len(export_rows) == 2 and "failed" not in " ".join(export_rows), export_rows
     assert "output of hub and baseline: identical" in out
+    for name, goal in (("fanout", "<= 1.15"), ("warm", ">= 0.8")):
+        graded = [line for line in table if line.startswith(f"{name} ") and goal in line]
+        assert len(graded) == 1 and graded[0].split()[-1] in ("yes", "NO"), table
