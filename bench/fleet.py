@@ -27,6 +27,7 @@ from adapters.support import SupportAdapter
 from hub.config import load_settings
 from hub.hub import Hub
 from hub.identity import seed_identity_map
+from hub.runtime import settle_after_startup
 from hub.store.models import CustomerLink, HubCustomer
 from silos.erp import MAPPING_PATH as ERP_MAPPING
 from silos.erp.database import ensure_sqlite
@@ -247,6 +248,8 @@ async def silo_fleet(
         hub = await Hub.start(load_settings(config), registry=REGISTRY)
         try:
             await seed_identity_map(hub)
-            yield Fleet(hub, silos, await _link(hub, size, seed))
+            customers = await _link(hub, size, seed)
+            settle_after_startup()  # as the server does once its hub has started (hub/runtime.py)
+            yield Fleet(hub, silos, customers)
         finally:
             await hub.aclose()

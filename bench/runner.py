@@ -76,7 +76,18 @@ def _fanout(figures: dict[str, Any]) -> list[Row]:
         ),
         Row("cold customer 360 p95", f"{figures['p95_ms']:.1f} ms", one_silo, figures["p95_ms"] / latency),
         Row("upstream calls per cold customer 360", f"{figures['calls_per_request']:.1f}"),
-    ]
+    ] + (
+        [
+            Row(
+                "the same upstream calls without the hub (adapters only), p50",
+                f"{figures['direct_p50_ms']:.1f} ms",
+                one_silo,
+                figures["direct_ratio"],
+            )
+        ]
+        if "direct_p50_ms" in figures
+        else []
+    )
 
 
 def _warm(figures: dict[str, Any]) -> list[Row]:

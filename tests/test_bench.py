@@ -84,6 +84,15 @@ def test_fanout_figures_become_rows_with_their_goal(
     assert line.split()[-1] == ("yes" if met else "NO")
 
 
+def test_fanout_floor_without_the_hub_becomes_an_ungraded_row(monkeypatch: pytest.MonkeyPatch) -> None:
+    figures = {**FANOUT_FIGURES, "p50_ms": 80.0, "ratio": 1.6, "direct_p50_ms": 72.0, "direct_ratio": 1.44}
+    monkeypatch.setattr(fanout, "main", _fake_main(figures, []))
+    *_, direct = run_one(_benchmark("fanout"), quick=True)
+    assert "without the hub" in direct.figure
+    assert (direct.value, direct.baseline, direct.met) == ("72.0 ms", "50 ms (one silo)", None)
+    assert direct.ratio == pytest.approx(1.44)
+
+
 @pytest.mark.parametrize(("hub_rps", "met"), [(50.0, True), (40.0, True), (39.0, False)])
 def test_warm_figures_become_rows_with_their_goal(
     monkeypatch: pytest.MonkeyPatch, hub_rps: float, met: bool
@@ -122,6 +131,8 @@ def test_fanout_quick_run_returns_its_figures(capsys: pytest.CaptureFixture[str]
     """A real cold customer 360 over the four silos, three requests: the figures are there and coherent."""
     figures = fanout.main(["--quick", "--latency-ms", "20"])
     assert figures["requests"] == fanout.QUICK_REQUESTS and figures["latency_ms"] == 20.0
+    # The replayed calls wait for the same injected latency, so they cannot beat it.
+    assert figures["direct_p50_ms"] >= 20.0
     # Each request waits at least one silo's latency, and the fan-out reaches all four silos.
     assert figures["p95_ms"] >= figures["p50_ms"] >= 20.0
     assert figures["ratio"] == pytest.approx(figures["p50_ms"] / 20.0)
