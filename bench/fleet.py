@@ -229,6 +229,7 @@ async def silo_fleet(
     seed: int = 42,
     latency_ms: float = 0.0,
     cache: dict[str, Any] | None = None,
+    security: dict[str, Any] | None = None,
 ) -> AsyncIterator[Fleet]:
     erp = await asyncio.to_thread(ensure_sqlite, directory / "erp.sqlite", size=size, seed=seed)
     async with external_silos(size, seed) as silos:
@@ -241,7 +242,7 @@ async def silo_fleet(
             "cache": cache or {"enabled": False},
             "resilience": {"request_deadline_seconds": 10, "defaults": {"timeout_seconds": 5}},
             # The load comes from one client: a per-principal rate limit would measure the limiter.
-            "security": {"rate_limit": {"enabled": False}},
+            "security": {"rate_limit": {"enabled": False}, **(security or {})},
         }
         config = directory / "crmhub.yaml"
         config.write_text(yaml.safe_dump(body, sort_keys=False))

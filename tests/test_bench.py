@@ -121,6 +121,25 @@ def test_warm_figures_become_rows_with_their_goal(
     assert (upstream.value, upstream.met) == ("0", None)
 
 
+def test_warm_api_key_path_becomes_an_ungraded_row(monkeypatch: pytest.MonkeyPatch) -> None:
+    figures = {
+        "hub_rps": 60.0,
+        "bare_rps": 50.0,
+        "ratio": 1.2,
+        "api_key_rps": 45.0,
+        "api_key_ratio": 0.9,
+        "upstream": 0.0,
+        "hub_mean_latency_ms": 133.3,
+        "bare_mean_latency_ms": 160.0,
+    }
+    monkeypatch.setattr(warm, "main", _fake_main(figures, []))
+    front_end, api_key, _latency, _upstream = run_one(_benchmark("warm"), quick=True)
+    assert "JWT" in front_end.figure and front_end.met is True
+    assert "API key" in api_key.figure
+    assert (api_key.value, api_key.goal, api_key.met) == ("45/s", "-", None)
+    assert api_key.ratio == pytest.approx(0.9)
+
+
 def test_figures_of_an_unexpected_shape_are_still_listed(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(fanout, "main", _fake_main({"p50_ms": 60.0}, []))
     (row,) = run_one(_benchmark("fanout"), quick=True)
