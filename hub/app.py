@@ -1,6 +1,7 @@
 """The ASGI application: ``/graphql`` (GraphiQL on GET), ``/metrics``, ``/health``,
 ``POST /hooks/{source}`` (upstream change notifications, see ``hooks.py``) and
-``GET /export/customers.ndjson`` (the BI bulk export, see ``export.py``)."""
+``GET /export/customers.ndjson`` (the BI bulk export, see ``export.py``) and, with GraphiQL on,
+``GET /graphiql/assets/...`` (its scripts and styles, shipped with the package so the IDE works offline)."""
 
 from __future__ import annotations
 
@@ -11,10 +12,11 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
 
 from schema import build_schema
-from schema.view import GraphQLView
+from schema.view import GRAPHIQL_ASSETS_DIR, GRAPHIQL_ASSETS_PATH, GraphQLView
 
 from .config import HubSettings
 from .export import export_endpoint
@@ -60,6 +62,7 @@ def create_app(settings: HubSettings | None = None, *, hub: Hub | None = None) -
     async def health(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
+    graphiql_assets = Mount(GRAPHIQL_ASSETS_PATH, app=StaticFiles(directory=GRAPHIQL_ASSETS_DIR))
     return Starlette(
         routes=[
             Route("/graphql", view, methods=["GET", "POST"]),
@@ -68,8 +71,9 @@ def create_app(settings: HubSettings | None = None, *, hub: Hub | None = None) -
             Route("/health", health),
             Route("/hooks/{source}", hook_endpoint(lambda: view.hub), methods=["POST"]),
             Route("/export/customers.ndjson", export_endpoint(lambda: view.hub), methods=["GET"]),
+            *([graphiql_assets] if view.graphql_ide == "graphiql" else []),
         ],
         lifespan=lifespan,
-        # Every endpoint but /health, GraphiQL's page and the signed hooks needs a principal.
+        # Every endpoint but /health, GraphiQL's page and assets and the signed hooks needs a principal.
         middleware=[Middleware(SecurityMiddleware, hub=lambda: view.hub)],
     )

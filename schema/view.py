@@ -4,17 +4,21 @@ Strawberry answers every well-formed request with ``application/json`` and 200. 
 ``application/graphql-response+json``: a client that accepts it gets that media type, and a request error
 (syntax, validation, unknown operation: nothing executed, so no ``data``) gets 400 instead of 200.
 Clients that accept only ``application/json`` keep the legacy behaviour (200), as the spec requires.
+
+A GET asking for HTML gets GraphiQL: strawberry's page, with its scripts and styles served by the hub
+itself from ``static/graphiql`` (see the README there) rather than a CDN, so the IDE works offline.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import orjson
 from cross_web import HTTPException
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
 from strawberry.extensions import SchemaExtension
@@ -27,6 +31,11 @@ from hub.hub import Hub
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"
 _EXECUTED = "crmhub.executed"
+#: Where strawberry's GraphiQL page loads its assets from, and where the hub serves the same files
+#: (laid out like the CDN's paths, so one prefix swap keeps the page's `integrity` hashes valid).
+GRAPHIQL_CDN = "https://unpkg.com/"
+GRAPHIQL_ASSETS_DIR = Path(__file__).parent / "static" / "graphiql"
+GRAPHIQL_ASSETS_PATH = "/graphiql/assets"
 
 
 def negotiate(accept: str | None) -> str | None:
@@ -76,6 +85,14 @@ class GraphQLView(GraphQL[RequestContext, None]):
         super().__init__(kwargs.pop("schema"), **kwargs)
         #: Set by the app's lifespan when the hub starts with the server.
         self.hub = hub
+
+    async def render_graphql_ide(self, request: Any) -> Response:
+        html = self.graphql_ide_html
+        if self.graphql_ide == "graphiql":
+            # root_path: behind a proxy that mounts the hub under a prefix, the assets live under it too.
+            local = f"{request.scope.get('root_path', '')}{GRAPHIQL_ASSETS_PATH}/"
+            html = html.replace(GRAPHIQL_CDN, local)
+        return HTMLResponse(html)
 
     def parse_json(self, data: str | bytes) -> Any:
         try:

@@ -1,9 +1,11 @@
 """The HTTP gate in front of every endpoint: authenticate, rate-limit, check the route's permission,
 compute the request's access scope and make it active for everything the request does.
 
-Open without credentials: ``GET /health``, and GraphiQL's HTML page (``GET /graphql`` asking for HTML
-with no ``query``: it holds no data, and the key is typed into its headers editor). ``/hooks/{source}``
-authenticates its callers itself, by the HMAC signature of each source's shared secret (``hooks.py``).
+Open without credentials: ``GET /health``, GraphiQL's HTML page (``GET /graphql`` asking for HTML
+with no ``query``: it holds no data, and the key is typed into its headers editor) and that page's
+scripts and styles (``GET``/``HEAD`` under ``/graphiql/assets/``: public files shipped with the package).
+``/hooks/{source}`` authenticates its callers itself, by the HMAC signature of each source's shared
+secret (``hooks.py``).
 Everything else answers 401 with a ``WWW-Authenticate: Bearer`` challenge unless it carries a valid API
 key or JWT.
 """
@@ -32,6 +34,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("crmhub.security")
 
 PUBLIC_PATHS = frozenset({"/health"})
+#: Static files anyone may read (GET/HEAD only); must match ``schema.view.GRAPHIQL_ASSETS_PATH``.
+PUBLIC_ASSET_PREFIXES = ("/graphiql/assets/",)
 #: Routes that authenticate their callers themselves (signed change notifications from the silos).
 SELF_AUTHENTICATED_PREFIXES = ("/hooks/",)
 #: What a route needs beyond being authenticated; GraphQL checks per field instead.
@@ -53,9 +57,22 @@ def is_graphiql_page(scope: Scope) -> bool:
     return "text/html" in accept or "*/*" in accept
 
 
+def is_public_asset(scope: Scope) -> bool:
+    return (
+        scope["type"] == "http"
+        and scope.get("method") in ("GET", "HEAD")
+        and scope.get("path", "").startswith(PUBLIC_ASSET_PREFIXES)
+    )
+
+
 def is_open(scope: Scope) -> bool:
     path = scope.get("path", "")
-    return path in PUBLIC_PATHS or path.startswith(SELF_AUTHENTICATED_PREFIXES) or is_graphiql_page(scope)
+    return (
+        path in PUBLIC_PATHS
+        or path.startswith(SELF_AUTHENTICATED_PREFIXES)
+        or is_graphiql_page(scope)
+        or is_public_asset(scope)
+    )
 
 
 def route_permission(path: str) -> str | None:
