@@ -22,7 +22,7 @@ from adapters.sdk import (
     UpstreamRateLimitedError,
 )
 from adapters.sdk.testing import AdapterConformance, ConformanceExpectations
-from tests.support.http_server import black_hole, closed_port
+from tests.support.adapter_fixtures import closing, failing_adapter_fixtures
 from tests.support.rest_silos import CallLog, accounting_adapter, first_429_only, served
 from tests.support.silos import FakeClock, SiloEnv, credentials_for
 
@@ -35,24 +35,13 @@ async def books() -> AsyncIterator[SiloEnv]:
 
 @pytest.fixture(scope="module")
 async def accounting(books: SiloEnv) -> AsyncIterator[AccountingAdapter]:
-    adapter = accounting_adapter(books.base_url, books.credentials)
-    yield adapter
-    await adapter.aclose()
-
-
-@pytest.fixture
-async def accounting_down() -> AsyncIterator[AccountingAdapter]:
-    adapter = accounting_adapter(f"http://127.0.0.1:{closed_port()}", credentials_for("accounting"))
-    yield adapter
-    await adapter.aclose()
-
-
-@pytest.fixture
-async def accounting_silent() -> AsyncIterator[AccountingAdapter]:
-    async with black_hole() as url:
-        adapter = accounting_adapter(url, credentials_for("accounting"), timeout_seconds=0.2)
+    async with closing(accounting_adapter(books.base_url, books.credentials)) as adapter:
         yield adapter
-        await adapter.aclose()
+
+
+accounting_down, accounting_silent = failing_adapter_fixtures(
+    "accounting", accounting_adapter, credentials_for("accounting")
+)
 
 
 @pytest.fixture
@@ -164,16 +153,15 @@ async def test_batches_cost_one_query_per_chunk_of_100(accounting: AccountingAda
 
 
 async def test_a_429_is_retried_after_retry_after() -> None:
-    async with served("accounting", wrap=first_429_only) as env:
-        adapter = accounting_adapter(env.base_url, env.credentials)
-        try:
-            assert (await adapter.check()).ok  # takes the token before the 429s start
-            env.faults.update(forced_429=True, retry_after=1)
-            before, started = adapter.upstream_calls, time.perf_counter()
-            found = await adapter.get_many(Entity.CUSTOMER, ["1", "2"])
-            elapsed = time.perf_counter() - started
-        finally:
-            await adapter.aclose()
+    async with (
+        served("accounting", wrap=first_429_only) as env,
+        closing(accounting_adapter(env.base_url, env.credentials)) as adapter,
+    ):
+        assert (await adapter.check()).ok  # takes the token before the 429s start
+        env.faults.update(forced_429=True, retry_after=1)
+        before, started = adapter.upstream_calls, time.perf_counter()
+        found = await adapter.get_many(Entity.CUSTOMER, ["1", "2"])
+        elapsed = time.perf_counter() - started
     assert [r.external_id if r else None for r in found] == ["1", "2"]
     assert adapter.upstream_calls - before == 2, "one 429, then the retry"
     assert elapsed >= 0.9, f"retried after {elapsed:.2f}s, before the Retry-After of 1s"
@@ -212,18 +200,17 @@ async def test_a_malformed_page_is_a_typed_error(books: SiloEnv) -> None:
 
 async def test_an_expired_token_is_refreshed() -> None:
     clock = FakeClock()
-    async with served("accounting", clock=clock) as env:
-        adapter = accounting_adapter(env.base_url, env.credentials)
-        try:
-            assert (await adapter.get_many(Entity.CUSTOMER, ["1"]))[0] is not None
-            assert adapter.oauth.token_requests == 1
-            clock.now += env.credentials.token_ttl_seconds + 1  # the silo now refuses the token: 401
-            assert (await adapter.get_many(Entity.CUSTOMER, ["2"]))[0] is not None
-            assert adapter.oauth.token_requests == 2
-            assert (await adapter.get_many(Entity.CUSTOMER, ["3"]))[0] is not None
-            assert adapter.oauth.token_requests == 2, "the new token is reused"
-        finally:
-            await adapter.aclose()
+    async with (
+        served("accounting", clock=clock) as env,
+        closing(accounting_adapter(env.base_url, env.credentials)) as adapter,
+    ):
+        assert (await adapter.get_many(Entity.CUSTOMER, ["1"]))[0] is not None
+        assert adapter.oauth.token_requests == 1
+        clock.now += env.credentials.token_ttl_seconds + 1  # the silo now refuses the token: 401
+        assert (await adapter.get_many(Entity.CUSTOMER, ["2"]))[0] is not None
+        assert adapter.oauth.token_requests == 2
+        assert (await adapter.get_many(Entity.CUSTOMER, ["3"]))[0] is not None
+        assert adapter.oauth.token_requests == 2, "the new token is reused"
 
 
 @pytest.mark.parametrize(
@@ -232,13 +219,10 @@ async def test_an_expired_token_is_refreshed() -> None:
     ids=["secret", "client", "realm"],
 )
 async def test_bad_credentials_are_an_auth_error(books: SiloEnv, override: dict[str, str]) -> None:
-    adapter = accounting_adapter(books.base_url, books.credentials, **override)
-    try:
+    async with closing(accounting_adapter(books.base_url, books.credentials, **override)) as adapter:
         with pytest.raises(UpstreamAuthError) as caught:
             await adapter.get_many(Entity.CUSTOMER, ["1"])
         health = await adapter.check()
-    finally:
-        await adapter.aclose()
     assert caught.value.source == "accounting"
     assert books.credentials.client_secret not in str(caught.value)
     assert not health.ok and (health.detail or "").startswith("SOURCE_AUTH_FAILED")

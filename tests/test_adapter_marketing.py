@@ -26,7 +26,7 @@ from adapters.sdk.testing import AdapterConformance, ConformanceExpectations
 from silos import marketing
 from silos.faults import Faults
 from silos.marketing.data import Campaign, MarketingData, subscriber_hash
-from tests.support.http_server import black_hole, closed_port
+from tests.support.adapter_fixtures import closing, failing_adapter_fixtures
 from tests.support.rest_silos import CallLog, first_429_only, marketing_adapter, marketing_config, served
 from tests.support.silos import FakeClock, SiloEnv, credentials_for, silo_data
 
@@ -55,25 +55,14 @@ async def audience() -> AsyncIterator[SiloEnv]:
 
 @pytest.fixture(scope="module")
 async def mailing(audience: SiloEnv) -> AsyncIterator[MarketingAdapter]:
-    adapter = adapter_for(audience)
-    await adapter.refresh()  # batches are measured on a filled copy
-    yield adapter
-    await adapter.aclose()
-
-
-@pytest.fixture
-async def mailing_down() -> AsyncIterator[MarketingAdapter]:
-    adapter = marketing_adapter(f"http://127.0.0.1:{closed_port()}", credentials_for("marketing"), "a1b2c3")
-    yield adapter
-    await adapter.aclose()
-
-
-@pytest.fixture
-async def mailing_silent() -> AsyncIterator[MarketingAdapter]:
-    async with black_hole() as url:
-        adapter = marketing_adapter(url, credentials_for("marketing"), "a1b2c3", timeout_seconds=0.2)
+    async with closing(adapter_for(audience)) as adapter:
+        await adapter.refresh()  # batches are measured on a filled copy
         yield adapter
-        await adapter.aclose()
+
+
+mailing_down, mailing_silent = failing_adapter_fixtures(
+    "mailing", marketing_adapter, credentials_for("marketing"), "a1b2c3"
+)
 
 
 @pytest.fixture
@@ -158,15 +147,12 @@ async def test_a_batch_costs_one_delta_call_whatever_its_size(
 
 
 async def test_a_refresh_interval_spares_the_delta_calls(audience: SiloEnv) -> None:
-    adapter = adapter_for(audience, refresh_interval_seconds=60)
-    try:
+    async with closing(adapter_for(audience, refresh_interval_seconds=60)) as adapter:
         await adapter.refresh()
         before = adapter.upstream_calls
         await adapter.get_many(Entity.MARKETING_MEMBER, [audience.data.members[0].id])
         await adapter.find_related(Entity.CAMPAIGN_ACTIVITY, "email", [audience.data.members[0].email])
         assert adapter.upstream_calls == before
-    finally:
-        await adapter.aclose()
 
 
 async def test_recent_campaigns_have_their_new_activity_read_on_each_refresh(audience: SiloEnv) -> None:
@@ -258,19 +244,15 @@ async def test_changes_upstream_reach_the_copy() -> None:
 async def test_a_429_is_retried_after_retry_after() -> None:
     async with served("marketing", wrap=first_429_only) as env:
         env.faults.update(forced_429=True, retry_after=1)
-        adapter = adapter_for(env)
-        try:
+        async with closing(adapter_for(env)) as adapter:
             members = [m async for m in adapter.scan(Entity.MARKETING_MEMBER)]
-        finally:
-            await adapter.aclose()
     assert len(members) == len(env.data.members)
     assert adapter.upstream_calls == 3, "the 429, its retry, and the audience's name"
     assert not env.faults.forced_429
 
 
 async def test_a_malformed_page_is_a_typed_error_and_the_next_batch_recovers(audience: SiloEnv) -> None:
-    adapter = adapter_for(audience)
-    try:
+    async with closing(adapter_for(audience)) as adapter:
         audience.faults.update(malformed=True)
         try:
             with pytest.raises(MalformedResponseError) as caught:
@@ -281,19 +263,16 @@ async def test_a_malformed_page_is_a_typed_error_and_the_next_batch_recovers(aud
             audience.faults.reset()
         (member,) = await adapter.get_many(Entity.MARKETING_MEMBER, [audience.data.members[0].id])
         assert member is not None
-    finally:
-        await adapter.aclose()
     assert caught.value.source == "marketing"
 
 
 async def test_bad_credentials_are_an_auth_error(audience: SiloEnv) -> None:
     wrong = "0" * 32 + "-us21"
-    adapter = marketing_adapter(audience.base_url, audience.credentials, audience.data.list_id, api_key=wrong)
-    try:
+    async with closing(
+        marketing_adapter(audience.base_url, audience.credentials, audience.data.list_id, api_key=wrong)
+    ) as adapter:
         with pytest.raises(UpstreamAuthError) as caught:
             await adapter.find_related(Entity.CAMPAIGN_ACTIVITY, "email", ["someone@example.org"])
         health = await adapter.check()
-    finally:
-        await adapter.aclose()
     assert caught.value.source == "marketing" and wrong not in str(caught.value)
     assert not health.ok and (health.detail or "").startswith("SOURCE_AUTH_FAILED")

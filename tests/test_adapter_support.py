@@ -24,7 +24,7 @@ from adapters.sdk import (
 )
 from adapters.sdk.testing import AdapterConformance, ConformanceExpectations
 from adapters.support import SupportAdapter
-from tests.support.http_server import black_hole, closed_port
+from tests.support.adapter_fixtures import closing, failing_adapter_fixtures
 from tests.support.rest_silos import CallLog, first_429_only, served, support_adapter
 from tests.support.silos import SiloEnv, credentials_for
 
@@ -39,24 +39,13 @@ async def desk() -> AsyncIterator[SiloEnv]:
 
 @pytest.fixture(scope="module")
 async def support(desk: SiloEnv) -> AsyncIterator[SupportAdapter]:
-    adapter = support_adapter(desk.base_url, desk.credentials)
-    yield adapter
-    await adapter.aclose()
-
-
-@pytest.fixture
-async def support_down() -> AsyncIterator[SupportAdapter]:
-    adapter = support_adapter(f"http://127.0.0.1:{closed_port()}", credentials_for("support"))
-    yield adapter
-    await adapter.aclose()
-
-
-@pytest.fixture
-async def support_silent() -> AsyncIterator[SupportAdapter]:
-    async with black_hole() as url:
-        adapter = support_adapter(url, credentials_for("support"), timeout_seconds=0.2)
+    async with closing(support_adapter(desk.base_url, desk.credentials)) as adapter:
         yield adapter
-        await adapter.aclose()
+
+
+support_down, support_silent = failing_adapter_fixtures(
+    "support", support_adapter, credentials_for("support")
+)
 
 
 @pytest.fixture
@@ -100,24 +89,13 @@ def desk_manifest(base_url: str, credentials: Any, **http: Any) -> DeclarativeAd
 
 @pytest.fixture(scope="module")
 async def support_yaml(desk: SiloEnv) -> AsyncIterator[DeclarativeAdapter]:
-    adapter = desk_manifest(desk.base_url, desk.credentials)
-    yield adapter
-    await adapter.aclose()
-
-
-@pytest.fixture
-async def support_yaml_down() -> AsyncIterator[DeclarativeAdapter]:
-    adapter = desk_manifest(f"http://127.0.0.1:{closed_port()}", credentials_for("support"))
-    yield adapter
-    await adapter.aclose()
-
-
-@pytest.fixture
-async def support_yaml_silent() -> AsyncIterator[DeclarativeAdapter]:
-    async with black_hole() as url:
-        adapter = desk_manifest(url, credentials_for("support"), timeout_seconds=0.2)
+    async with closing(desk_manifest(desk.base_url, desk.credentials)) as adapter:
         yield adapter
-        await adapter.aclose()
+
+
+support_yaml_down, support_yaml_silent = failing_adapter_fixtures(
+    "support_yaml", desk_manifest, credentials_for("support")
+)
 
 
 class TestSupportManifestConformance(
@@ -204,14 +182,11 @@ async def test_requester_emails_cost_one_lookup_per_page_of_unknown_requesters(d
     finally:
         await adapter.aclose()
 
-    without = support_adapter(desk.base_url, desk.credentials, requester_emails=False)
-    try:
+    async with closing(support_adapter(desk.base_url, desk.credentials, requester_emails=False)) as without:
         busy = next(str(org) for org, tickets in desk.data.tickets_by_organization.items() if tickets)
         (tickets_only,) = await without.find_related(Entity.TICKET, "customer_external_id", [busy])
         assert without.upstream_calls == 1 and tickets_only
         assert all(isinstance(t, Ticket) and t.requester_email is None for t in tickets_only)
-    finally:
-        await without.aclose()
 
 
 async def test_scans_since_a_moment_read_the_incremental_exports(
@@ -262,13 +237,10 @@ async def test_batches_cost_one_call_per_chunk_of_100(support: SupportAdapter, d
 async def test_a_429_is_retried_after_retry_after() -> None:
     async with served("support", wrap=first_429_only) as env:
         env.faults.update(forced_429=True, retry_after=1)
-        adapter = support_adapter(env.base_url, env.credentials)
-        try:
+        async with closing(support_adapter(env.base_url, env.credentials)) as adapter:
             started = time.perf_counter()
             found = await adapter.get_many(Entity.CUSTOMER, [str(env.data.organizations[0].id)])
             elapsed = time.perf_counter() - started
-        finally:
-            await adapter.aclose()
     assert isinstance(found[0], CustomerRecord) and found[0].name == env.data.organizations[0].name
     assert adapter.upstream_calls == 2 and elapsed >= 0.9
     assert not env.faults.forced_429
@@ -287,13 +259,12 @@ async def test_a_malformed_page_is_a_typed_error(support: SupportAdapter, desk: 
 
 
 async def test_bad_credentials_are_an_auth_error(desk: SiloEnv) -> None:
-    adapter = support_adapter(desk.base_url, desk.credentials, api_token="not-the-token")
-    try:
+    async with closing(
+        support_adapter(desk.base_url, desk.credentials, api_token="not-the-token")
+    ) as adapter:
         with pytest.raises(UpstreamAuthError) as caught:
             await adapter.find_related(Entity.TICKET, "customer_external_id", ["1"])
         health = await adapter.check()
-    finally:
-        await adapter.aclose()
     assert caught.value.source == "support" and "not-the-token" not in str(caught.value)
     assert not health.ok and (health.detail or "").startswith("SOURCE_AUTH_FAILED")
 

@@ -11,8 +11,9 @@ import pytest
 
 from adapters.sdk import Adapter, CanonicalRecord, Entity
 from adapters.sdk.testing import AdapterConformance, ConformanceExpectations
+from tests.support.adapter_fixtures import closing, failing_adapter_fixtures
 from tests.support.helpdesk import DeskAdapter, build_app, desk_adapter
-from tests.support.http_server import black_hole, closed_port, serve_app
+from tests.support.http_server import closed_port, serve_app
 
 TOTALS = {Entity.CUSTOMER: 23, Entity.CONTACT: 57, Entity.TICKET: 40, Entity.PRODUCT: 12, Entity.INVOICE: 30}
 
@@ -25,32 +26,18 @@ async def desk_url() -> AsyncIterator[str]:
 
 @pytest.fixture
 async def desk(desk_url: str) -> AsyncIterator[DeskAdapter]:
-    adapter = desk_adapter(desk_url)
-    yield adapter
-    await adapter.aclose()
+    async with closing(desk_adapter(desk_url)) as adapter:
+        yield adapter
 
 
 @pytest.fixture(scope="module")
 async def shared_desk(desk_url: str) -> AsyncIterator[DeskAdapter]:
     """One adapter for the whole conformance class, so its checks share one sample scan."""
-    adapter = desk_adapter(desk_url)
-    yield adapter
-    await adapter.aclose()
-
-
-@pytest.fixture
-async def desk_down() -> AsyncIterator[DeskAdapter]:
-    adapter = desk_adapter(f"http://127.0.0.1:{closed_port()}")
-    yield adapter
-    await adapter.aclose()
-
-
-@pytest.fixture
-async def desk_silent() -> AsyncIterator[DeskAdapter]:
-    async with black_hole() as url:
-        adapter = desk_adapter(url, timeout_seconds=0.2)
+    async with closing(desk_adapter(desk_url)) as adapter:
         yield adapter
-        await adapter.aclose()
+
+
+desk_down, desk_silent = failing_adapter_fixtures("desk", desk_adapter)
 
 
 class TestDeskConformance(

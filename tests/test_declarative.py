@@ -12,8 +12,9 @@ import pytest
 from adapters.declarative import DeclarativeAdapter, ManifestError
 from adapters.sdk import AdapterConfigError, AdapterRegistry, Entity
 from adapters.sdk.testing import AdapterConformance, ConformanceExpectations
+from tests.support.adapter_fixtures import closing, failing_adapter_fixtures
 from tests.support.helpdesk import TOKEN, build_app
-from tests.support.http_server import black_hole, closed_port, serve_app
+from tests.support.http_server import serve_app
 
 SUPPORT = Path(__file__).parent / "support"
 
@@ -39,24 +40,13 @@ async def desk_url() -> AsyncIterator[str]:
 
 @pytest.fixture(scope="module")
 async def desk_yaml(desk_url: str) -> AsyncIterator[DeclarativeAdapter]:
-    adapter = declarative(desk_url)
-    yield adapter
-    await adapter.aclose()
-
-
-@pytest.fixture
-async def desk_yaml_down() -> AsyncIterator[DeclarativeAdapter]:
-    adapter = declarative(f"http://127.0.0.1:{closed_port()}")
-    yield adapter
-    await adapter.aclose()
-
-
-@pytest.fixture
-async def desk_yaml_silent() -> AsyncIterator[DeclarativeAdapter]:
-    async with black_hole() as url:
-        adapter = declarative(url, http={"timeout_seconds": 0.2})
+    async with closing(declarative(desk_url)) as adapter:
         yield adapter
-        await adapter.aclose()
+
+
+desk_yaml_down, desk_yaml_silent = failing_adapter_fixtures(
+    "desk_yaml", declarative, slow={"http": {"timeout_seconds": 0.2}}
+)
 
 
 class TestDeclarativeConformance(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from silos.erp.database import write_database
 from silos.erp.generator import ErpGenerator
 

@@ -12,6 +12,7 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
+from operator import attrgetter
 from typing import Any, Literal
 
 from adapters.sdk import CampaignActivity, Entity, Invoice, Order, Payment, Ticket
@@ -92,54 +93,57 @@ def _number(prefix: str, record: Any) -> str:
     return f"{prefix} {record.number or record.external_id}"
 
 
-SILO_EPISODES = EpisodeRegistry()
-SILO_EPISODES.register(
+def _dated_by(record_type: type, field: str) -> Callable[[Any], dt.datetime | None]:
+    """The record's own moment; None (so ``updated_at`` stands in) for a record of another type."""
+    return lambda r: getattr(r, field) if isinstance(r, record_type) else None
+
+
+def _registry(*providers: EpisodeProvider) -> EpisodeRegistry:
+    registry = EpisodeRegistry()
+    for provider in providers:
+        registry.register(provider)
+    return registry
+
+
+SILO_EPISODES = _registry(
     EpisodeProvider(
         kind="order",
         entity=Entity.ORDER,
-        timestamp=lambda r: r.ordered_at if isinstance(r, Order) else None,
+        timestamp=_dated_by(Order, "ordered_at"),
         title=lambda r: _number("Order", r) + (f" ({r.status})" if r.status else ""),
-        amount=lambda r: r.total,
-        currency=lambda r: r.currency,
-        action=lambda r: r.status,
-    )
-)
-SILO_EPISODES.register(
+        amount=attrgetter("total"),
+        currency=attrgetter("currency"),
+        action=attrgetter("status"),
+    ),
     EpisodeProvider(
         kind="invoice",
         entity=Entity.INVOICE,
-        timestamp=lambda r: r.issued_at if isinstance(r, Invoice) else None,
+        timestamp=_dated_by(Invoice, "issued_at"),
         title=lambda r: _number("Invoice", r),
-        amount=lambda r: r.total,
-        currency=lambda r: r.currency,
-    )
-)
-SILO_EPISODES.register(
+        amount=attrgetter("total"),
+        currency=attrgetter("currency"),
+    ),
     EpisodeProvider(
         kind="payment",
         entity=Entity.PAYMENT,
-        timestamp=lambda r: r.paid_at if isinstance(r, Payment) else None,
+        timestamp=_dated_by(Payment, "paid_at"),
         title=lambda r: "Payment received",
-        amount=lambda r: r.amount,
-        currency=lambda r: r.currency,
-    )
-)
-SILO_EPISODES.register(
+        amount=attrgetter("amount"),
+        currency=attrgetter("currency"),
+    ),
     EpisodeProvider(
         kind="ticket",
         entity=Entity.TICKET,
-        timestamp=lambda r: r.created_at if isinstance(r, Ticket) else None,
+        timestamp=_dated_by(Ticket, "created_at"),
         title=lambda r: f"Ticket: {r.subject}",
-        action=lambda r: r.status,
-    )
-)
-SILO_EPISODES.register(
+        action=attrgetter("status"),
+    ),
     EpisodeProvider(
         kind="campaign",
         entity=Entity.CAMPAIGN_ACTIVITY,
-        timestamp=lambda r: r.occurred_at if isinstance(r, CampaignActivity) else None,
+        timestamp=_dated_by(CampaignActivity, "occurred_at"),
         title=lambda r: f"Campaign {r.campaign_name or r.campaign_id}: {r.action}",
-        action=lambda r: r.action,
+        action=attrgetter("action"),
         match_on="email",
-    )
+    ),
 )

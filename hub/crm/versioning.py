@@ -10,9 +10,9 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, select, update
+from sqlalchemy import ColumnElement, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
@@ -24,6 +24,7 @@ from .errors import ConflictError, NotFoundError, StaleVersionError, ValidationE
 from .types import utcnow
 
 log = logging.getLogger("crmhub.crm")
+M = TypeVar("M")
 
 
 def audit_values(actor: str) -> dict[str, Any]:
@@ -67,9 +68,7 @@ async def guarded_update(
     result = await session.execute(statement)
     if result.rowcount == 1:  # type: ignore[attr-defined]
         return version + 1
-    current = await session.scalar(select(model.version).where(key == record_id))
-    if current is None:
-        raise NotFoundError(f"no {what} with id {record_id!r}")
+    current = await _existing_version(session, model, key=key, record_id=record_id, what=what)
     if current != version:
         raise StaleVersionError(
             f"the {what} was changed by someone else (you sent version {version}, it is now at {current}); "
@@ -77,6 +76,40 @@ async def guarded_update(
             current_version=current,
         )
     raise otherwise or ConflictError(f"the {what} cannot be changed in its current state")
+
+
+async def _existing_version(
+    session: AsyncSession, model: type[Any], *, key: InstrumentedAttribute[Any], record_id: str, what: str
+) -> int:
+    """The record's version now, after a guarded write missed it; ``NotFoundError`` when it is gone."""
+    current: int | None = await session.scalar(select(model.version).where(key == record_id))
+    if current is None:
+        raise NotFoundError(f"no {what} with id {record_id!r}")
+    return current
+
+
+async def update_and_reload(session: AsyncSession, model: type[M], *, record_id: str, **update: Any) -> M:
+    """``guarded_update`` of the record keyed by ``model.id`` (``update``: its other keyword arguments),
+    then the record as it now stands."""
+    await guarded_update(session, model, key=model.id, record_id=record_id, **update)  # type: ignore[attr-defined]
+    record = await session.get(model, record_id, populate_existing=True)
+    if record is None:  # the update saw it; only a change that took it out of the caller's scope hides it
+        raise NotFoundError(f"no {update.get('what', 'record')} with id {record_id!r} in your scope")
+    return record
+
+
+async def guarded_delete(
+    session: AsyncSession, model: type[Any], *, record_id: str, version: int, what: str, short: str
+) -> None:
+    """Delete the record keyed by ``model.id`` if it still has ``version``; ``short`` names it in the
+    stale-version message."""
+    check_version(version)
+    result = await session.execute(delete(model).where(model.id == record_id, model.version == version))
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        current = await _existing_version(session, model, key=model.id, record_id=record_id, what=what)
+        raise StaleVersionError(
+            f"the {short} was changed (now at version {current})", current_version=current
+        )
 
 
 @asynccontextmanager

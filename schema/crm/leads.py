@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 
 from hub.crm.duplicates import DuplicateHint as DuplicateHintRecord
-from hub.crm.loaders import crm_loaders
 from hub.crm.models import Lead as LeadRow
 from hub.crm.services import conversion, lead_import
 from hub.crm.services import leads as service
@@ -21,7 +20,7 @@ from hub.services.customers import get_customer
 from ..context import Info
 from ..relay import Connection
 from .common import Audited, CrmError, SalesRep, attempt, audit, changes, from_id, load_rep
-from .territories import Territory
+from .territories import Territory, load_territory
 
 if TYPE_CHECKING:
     from ..customer import Customer
@@ -156,10 +155,7 @@ class Lead(Audited):
 
     @strawberry.field
     async def territory(self, info: Info) -> Territory | None:
-        if self._row.territory_id is None:
-            return None
-        row = await crm_loaders(info.context).territories.load(self._row.territory_id)
-        return Territory.from_row(row) if row else None
+        return await load_territory(info, self._row.territory_id)
 
     @strawberry.field(description="The customer this lead was converted into.")
     async def converted_customer(self, info: Info) -> CustomerRef | None:

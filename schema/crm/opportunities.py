@@ -21,7 +21,7 @@ from hub.services.customers import get_customer
 from ..context import Info
 from ..relay import Connection
 from .common import Audited, CrmError, SalesRep, attempt, audit, changes, from_id, load_rep, to_id
-from .territories import Territory
+from .territories import Territory, load_territory
 
 if TYPE_CHECKING:
     from ..customer import Customer
@@ -118,10 +118,7 @@ class Opportunity(Audited):
 
     @strawberry.field
     async def territory(self, info: Info) -> Territory | None:
-        if self._row.territory_id is None:
-            return None
-        row = await crm_loaders(info.context).territories.load(self._row.territory_id)
-        return Territory.from_row(row) if row else None
+        return await load_territory(info, self._row.territory_id)
 
     @strawberry.field(description="Competitors named in competitor notes on this opportunity.")
     async def competitors(self, info: Info) -> list[str]:

@@ -147,10 +147,7 @@ class Territory(Audited):
 
     @strawberry.field
     async def parent(self, info: Info) -> Territory | None:
-        if self._row.parent_id is None:
-            return None
-        row = await crm_loaders(info.context).territories.load(self._row.parent_id)
-        return Territory.from_row(row) if row else None
+        return await load_territory(info, self._row.parent_id)
 
     @strawberry.field(description="The territories directly below, by name.")
     async def children(self, info: Info) -> list[Territory]:
@@ -167,6 +164,14 @@ class Territory(Audited):
         return [TerritoryRule.from_row(r) for r in await crm_loaders(info.context).rules.load(self._row.id)]
 
 
+async def load_territory(info: Info, territory_id: str | None) -> Territory | None:
+    """A territory through the request's loader; None when there is no id or no such territory."""
+    if territory_id is None:
+        return None
+    row = await crm_loaders(info.context).territories.load(territory_id)
+    return Territory.from_row(row) if row else None
+
+
 @strawberry.type
 class CustomerTerritory(Audited):
     customer_id: strawberry.ID
@@ -176,8 +181,7 @@ class CustomerTerritory(Audited):
 
     @strawberry.field
     async def territory(self, info: Info) -> Territory | None:
-        row = await crm_loaders(info.context).territories.load(self._row.territory_id)
-        return Territory.from_row(row) if row else None
+        return await load_territory(info, self._row.territory_id)
 
     @classmethod
     def from_row(cls, row: CustomerTerritoryRow) -> CustomerTerritory:
@@ -300,8 +304,7 @@ class TerritoryQuery:
 
     @strawberry.field
     async def territory(self, info: Info, id: strawberry.ID) -> Territory | None:
-        row = await crm_loaders(info.context).territories.load(str(id))
-        return Territory.from_row(row) if row else None
+        return await load_territory(info, str(id))
 
     @strawberry.field(description="The territory assignment of a customer; null when it has none.")
     async def customer_territory(self, info: Info, customer_id: strawberry.ID) -> CustomerTerritory | None:

@@ -16,7 +16,7 @@ from ..ids import new_id
 from ..models import Activity, Lead, Opportunity, SalesRep
 from ..types import utcnow
 from ..validation import Field, boolean, choice, clean_fields, reference, text, timestamp
-from ..versioning import audit_values, guarded_update, write_transaction
+from ..versioning import audit_values, update_and_reload, write_transaction
 from .common import SortKey, keyset_page, require_rep, resolve_customer, timestamp_key
 
 ACTIVITY_TYPES = ("call", "meeting", "email", "note", "task")
@@ -84,18 +84,15 @@ async def update_activity(
     _done_fields(values)
     async with write_transaction(ctx) as session:
         await _check_links(session, values)
-        await guarded_update(
+        activity = await update_and_reload(
             session,
             Activity,
-            key=Activity.id,
             record_id=activity_id,
             version=version,
             values=values,
             actor=ctx.actor,
             what="activity",
         )
-        activity = await session.get(Activity, activity_id, populate_existing=True)
-        assert activity is not None
         if not (activity.customer_id or activity.lead_id or activity.opportunity_id):
             raise ValidationError(
                 "an activity belongs to a customer, a lead or an opportunity", field="customer_id"

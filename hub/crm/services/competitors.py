@@ -16,7 +16,7 @@ from ..errors import NotFoundError, ValidationError
 from ..ids import new_id
 from ..models import CompetitorNote, Opportunity
 from ..validation import Field, choice, clean_fields, currency, money, reference, text
-from ..versioning import audit_values, guarded_update, write_transaction
+from ..versioning import audit_values, update_and_reload, write_transaction
 from .common import resolve_customer
 
 OUTCOMES = ("won", "lost", "unknown")
@@ -104,18 +104,15 @@ async def update_competitor_note(
         values["competitor_key"] = competitor_key(values["competitor"])
     async with write_transaction(ctx) as session:
         await _check_links(session, values)
-        await guarded_update(
+        note = await update_and_reload(
             session,
             CompetitorNote,
-            key=CompetitorNote.id,
             record_id=note_id,
             version=version,
             values=values,
             actor=ctx.actor,
             what="competitor note",
         )
-        note = await session.get(CompetitorNote, note_id, populate_existing=True)
-        assert note is not None
         if note.customer_id is None and note.opportunity_id is None:
             raise ValidationError(
                 "a competitor note belongs to a customer, an opportunity or both", field="customer_id"

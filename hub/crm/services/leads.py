@@ -17,12 +17,12 @@ from hub.context import RequestContext
 from hub.pagination import Page
 
 from ..duplicates import DuplicateHint, email_domain, find_duplicate_hints, phone_key
-from ..errors import InvalidStateError, NotFoundError, ValidationError
+from ..errors import InvalidStateError, ValidationError
 from ..events import record_event
 from ..ids import new_id
 from ..models import Lead
 from ..validation import Field, choice, clean_fields, country, currency, email, money, phone, reference, text
-from ..versioning import audit_values, guarded_update, write_transaction
+from ..versioning import audit_values, update_and_reload, write_transaction
 from .common import (
     SortKey,
     keyset_page,
@@ -139,11 +139,10 @@ async def create_lead(ctx: RequestContext, *, fields: Mapping[str, Any]) -> Lead
     return LeadResult(lead, duplicates)
 
 
-async def _reload(session: AsyncSession, lead_id: str) -> Lead:
-    lead = await session.get(Lead, lead_id, populate_existing=True)
-    if lead is None:  # pragma: no cover - the guarded update just saw it
-        raise NotFoundError(f"no lead with id {lead_id!r}")
-    return lead
+async def _update_unconverted(session: AsyncSession, *, lead_id: str, **update: Any) -> Lead:
+    """``update_and_reload`` of a lead that is not converted yet (a converted one is read-only)."""
+    guard = {"only_if": _NOT_CONVERTED, "otherwise": _CONVERTED_READ_ONLY}
+    return await update_and_reload(session, Lead, record_id=lead_id, what="lead", **guard, **update)
 
 
 async def update_lead(ctx: RequestContext, *, lead_id: str, version: int, changes: Mapping[str, Any]) -> Lead:
@@ -154,19 +153,9 @@ async def update_lead(ctx: RequestContext, *, lead_id: str, version: int, change
     if values.get("status") in OPEN_STATUSES:
         values["disqualification_reason"] = None  # reopening a lead clears why it was dropped
     async with write_transaction(ctx) as session:
-        await guarded_update(
-            session,
-            Lead,
-            key=Lead.id,
-            record_id=lead_id,
-            version=version,
-            values={**values, **_derived(values)},
-            actor=ctx.actor,
-            what="lead",
-            only_if=_NOT_CONVERTED,
-            otherwise=_CONVERTED_READ_ONLY,
+        lead = await _update_unconverted(
+            session, lead_id=lead_id, version=version, values={**values, **_derived(values)}, actor=ctx.actor
         )
-        lead = await _reload(session, lead_id)
         _check_money_currency(lead)
     return lead
 
@@ -201,19 +190,9 @@ async def assign_lead(
     async with write_transaction(ctx) as session:
         await require_rep(session, values.get("owner_id"), field="owner_id")
         await require_territory(session, values.get("territory_id"), field="territory_id")
-        await guarded_update(
-            session,
-            Lead,
-            key=Lead.id,
-            record_id=lead_id,
-            version=version,
-            values=values,
-            actor=ctx.actor,
-            what="lead",
-            only_if=_NOT_CONVERTED,
-            otherwise=_CONVERTED_READ_ONLY,
+        lead = await _update_unconverted(
+            session, lead_id=lead_id, version=version, values=values, actor=ctx.actor
         )
-        lead = await _reload(session, lead_id)
         record_event(
             session,
             kind="lead.assigned",
@@ -231,19 +210,13 @@ async def _set_status(
 ) -> Lead:
     """Move a (not converted) lead to ``status`` and record the event, in one transaction."""
     async with write_transaction(ctx) as session:
-        await guarded_update(
+        lead = await _update_unconverted(
             session,
-            Lead,
-            key=Lead.id,
-            record_id=lead_id,
+            lead_id=lead_id,
             version=version,
             values={"status": status, "disqualification_reason": reason},
             actor=ctx.actor,
-            what="lead",
-            only_if=_NOT_CONVERTED,
-            otherwise=_CONVERTED_READ_ONLY,
         )
-        lead = await _reload(session, lead_id)
         record_event(
             session,
             kind=f"lead.{event}",

@@ -18,7 +18,14 @@ from ..ids import new_id
 from ..models import CustomerTerritory, SalesRep, Territory, TerritoryMember, TerritoryRule
 from ..rules import clean_conditions, combine
 from ..validation import Field, boolean, choice, clean_fields, integer, reference, text
-from ..versioning import audit_values, check_version, guarded_update, write_transaction
+from ..versioning import (
+    audit_values,
+    check_version,
+    guarded_delete,
+    guarded_update,
+    update_and_reload,
+    write_transaction,
+)
 from .common import dialect_name, require_territory, resolve_customer
 
 TERRITORY_TYPES = ("region", "country", "state", "city", "named_accounts", "other")
@@ -185,36 +192,27 @@ async def update_territory_member(
     if clean_role is None:
         raise ValidationError("role is required", field="role")
     async with write_transaction(ctx) as session:
-        await guarded_update(
+        return await update_and_reload(
             session,
             TerritoryMember,
-            key=TerritoryMember.id,
             record_id=member_id,
             version=version,
             values={"role": clean_role},
             actor=ctx.actor,
             what="territory member",
         )
-        member = await session.get(TerritoryMember, member_id, populate_existing=True)
-    assert member is not None
-    return member
 
 
 async def remove_territory_member(ctx: RequestContext, *, member_id: str, version: int) -> None:
-    check_version(version)
     async with write_transaction(ctx) as session:
-        result = await session.execute(
-            delete(TerritoryMember).where(TerritoryMember.id == member_id, TerritoryMember.version == version)
+        await guarded_delete(
+            session,
+            TerritoryMember,
+            record_id=member_id,
+            version=version,
+            what="territory member",
+            short="member",
         )
-        if result.rowcount != 1:  # type: ignore[attr-defined]
-            current = await session.scalar(
-                select(TerritoryMember.version).where(TerritoryMember.id == member_id)
-            )
-            if current is None:
-                raise NotFoundError(f"no territory member with id {member_id!r}")
-            raise StaleVersionError(
-                f"the member was changed (now at version {current})", current_version=current
-            )
 
 
 # -- rules ------------------------------------------------------------------------------------------
@@ -261,35 +259,22 @@ async def update_territory_rule(
         current = await session.get(TerritoryRule, rule_id)
         if current is None:
             raise NotFoundError(f"no territory rule with id {rule_id!r}")
-        values = _clean_rule(values, current=current)
-        await guarded_update(
+        return await update_and_reload(
             session,
             TerritoryRule,
-            key=TerritoryRule.id,
             record_id=rule_id,
             version=version,
-            values=values,
+            values=_clean_rule(values, current=current),
             actor=ctx.actor,
             what="territory rule",
         )
-        rule = await session.get(TerritoryRule, rule_id, populate_existing=True)
-    assert rule is not None
-    return rule
 
 
 async def delete_territory_rule(ctx: RequestContext, *, rule_id: str, version: int) -> None:
-    check_version(version)
     async with write_transaction(ctx) as session:
-        result = await session.execute(
-            delete(TerritoryRule).where(TerritoryRule.id == rule_id, TerritoryRule.version == version)
+        await guarded_delete(
+            session, TerritoryRule, record_id=rule_id, version=version, what="territory rule", short="rule"
         )
-        if result.rowcount != 1:  # type: ignore[attr-defined]
-            current = await session.scalar(select(TerritoryRule.version).where(TerritoryRule.id == rule_id))
-            if current is None:
-                raise NotFoundError(f"no territory rule with id {rule_id!r}")
-            raise StaleVersionError(
-                f"the rule was changed (now at version {current})", current_version=current
-            )
 
 
 async def territory_rules(ctx: RequestContext, *, territory_id: str | None = None) -> list[TerritoryRule]:
