@@ -335,12 +335,21 @@ async def test_hs256_tokens_carry_role_territories_and_name(tmp_path: Path) -> N
         "jwt": {"issuer": ISSUER, "audience": AUDIENCE, "algorithms": ["HS256"], "hs256_secret": secret}
     }
     async with plain_hub(tmp_path, security=security) as hub:
-        token = _token(secret, algorithm="HS256", crmhub_role="sales_rep", email="rep@example.com")
+        token = _token(secret, algorithm="HS256", crmhub_role="sales_manager", email="rep@example.com")
         async with api_client(hub, key=token) as client:
             _, body = await gql(
                 client, 'mutation { createLead(input: { name: "Jan" }) { lead { createdBy } } }'
             )
             assert body["data"]["createLead"]["lead"]["createdBy"] == "rep@example.com"
+        # A rep's token without territories: the role is honoured (its scope is empty, so a new lead
+        # would be invisible to its creator and is refused with the reason)
+        token = _token(secret, algorithm="HS256", crmhub_role="sales_rep", email="rep@example.com")
+        async with api_client(hub, key=token) as client:
+            _, body = await gql(
+                client, 'mutation { createLead(input: { name: "Jan" }) { lead { id } errors { message } } }'
+            )
+            assert body["data"]["createLead"]["lead"] is None
+            assert "no territory" in body["data"]["createLead"]["errors"][0]["message"]
         # RS256 is not configured here: a token using it is refused even with a good signature
         assert (await _status(hub, _token(_rsa(), "k", algorithm="RS256")))[0] == 401
         assert (await _status(hub, _token("x" * 40, algorithm="HS256")))[0] == 401  # wrong secret

@@ -20,7 +20,7 @@ from ..duplicates import DuplicateHint, email_domain, find_duplicate_hints, phon
 from ..errors import InvalidStateError, ValidationError
 from ..events import record_event
 from ..ids import new_id
-from ..models import Lead
+from ..models import Lead, SalesRep, Territory
 from ..validation import Field, choice, clean_fields, country, currency, email, money, phone, reference, text
 from ..versioning import audit_values, update_and_reload, write_transaction
 from .common import (
@@ -132,11 +132,39 @@ async def insert_lead(
 async def create_lead(ctx: RequestContext, *, fields: Mapping[str, Any]) -> LeadResult:
     values = clean_new_lead(fields)
     async with write_transaction(ctx) as session:
+        if values.get("territory_id") is None and not ctx.access.unrestricted:
+            values["territory_id"] = await _home_territory(session, ctx.access.territory_ids or frozenset())
+        if values.get("owner_id") is None and ctx.principal.rep_id is not None:
+            # A rep's own lead is theirs to follow up (when the rep their credential names exists).
+            rep = await session.get(SalesRep, ctx.principal.rep_id)
+            values["owner_id"] = rep.id if rep is not None and rep.active else None
         duplicates = await find_duplicate_hints(
             session, email=values.get("email"), company=values.get("company"), phone=values.get("phone")
         )
         lead = await insert_lead(session, values, actor=ctx.actor)
     return LeadResult(lead, duplicates)
+
+
+async def _home_territory(session: AsyncSession, visible: frozenset[str]) -> str:
+    """The territory a territory-bound user's new lead goes to when they name none: a lead outside their
+    territories would vanish from their own lists the moment it is saved. Only one top territory of theirs
+    makes the choice obvious; otherwise they must choose."""
+    rows = (
+        await session.execute(select(Territory.id, Territory.parent_id).where(Territory.id.in_(visible)))
+    ).all()
+    tops = sorted(territory_id for territory_id, parent_id in rows if parent_id not in visible)
+    if len(tops) == 1:
+        return tops[0]
+    if not tops:
+        raise ValidationError(
+            "you belong to no territory, so a lead you create would not be visible to you; "
+            "ask a sales manager to add you to one",
+            field="territory_id",
+        )
+    raise ValidationError(
+        f"name the territory of the new lead (territoryId): {', '.join(tops)} or a territory below one",
+        field="territory_id",
+    )
 
 
 async def _update_unconverted(session: AsyncSession, *, lead_id: str, **update: Any) -> Lead:
