@@ -8,14 +8,17 @@ upstream call. The hub's ``Sources`` layer reads through both (see ``hub/reads.p
 from __future__ import annotations
 
 from .backends import CacheBackend, MemoryBackend, RedisBackend, create_backend
-from .config import CacheConfig, SourceCacheConfig
+from .config import DEFAULT_MEMORY_MAX_ENTRIES, CacheConfig, SourceCacheConfig
 from .entry import CachedValue, CacheEntry, CorruptEntryError, EntrySerializer, dump_entry, load_entry
 from .keys import VERSION, KeyScheme, Op
+from .memory import BoundedMemoryCache
 from .singleflight import FlightTimeoutError, SingleFlight
 from .store import CacheUnavailableError, Lookup, RecordCache
 
 __all__ = [
+    "DEFAULT_MEMORY_MAX_ENTRIES",
     "VERSION",
+    "BoundedMemoryCache",
     "CacheBackend",
     "CacheConfig",
     "CacheEntry",

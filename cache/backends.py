@@ -1,23 +1,25 @@
-"""Where entries live: aiocache's in-process memory cache, or Redis shared by several hub processes.
+"""Where entries live: a bounded in-process cache, or Redis shared by several hub processes.
 
 The memory backend keeps the ``CacheEntry`` objects themselves: canonical records are frozen models, so
-handing the same object to several requests is safe and costs no serialization. Redis stores each entry
-as orjson bytes (``EntrySerializer``).
+handing the same object to several requests is safe and costs no serialization. It holds at most
+``memory_max_entries`` keys, evicting the least recently used (``memory.py``). Redis stores each entry as
+orjson bytes (``EntrySerializer``) and bounds itself by its own ``maxmemory`` policy.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol, cast
 from urllib.parse import unquote, urlsplit
 
-from aiocache import SimpleMemoryCache
 from aiocache.backends.redis import RedisCache
 
-from .config import CacheConfig
+from .config import DEFAULT_MEMORY_MAX_ENTRIES, CacheConfig
 from .entry import CacheEntry, CorruptEntryError, EntrySerializer
+from .memory import BoundedMemoryCache
 
 log = logging.getLogger("crmhub.cache")
 _DELETE_CHUNK = 500
@@ -28,7 +30,11 @@ class CacheBackend(Protocol):
 
     async def get_many(self, keys: Sequence[str]) -> list[CacheEntry | None]: ...
 
-    async def set_many(self, items: Sequence[tuple[str, CacheEntry]], ttl: float) -> None: ...
+    async def set_many(
+        self, items: Sequence[tuple[str, CacheEntry]], ttl: float
+    ) -> Sequence[tuple[str, CacheEntry]]:
+        """Store ``items`` for ``ttl`` seconds; returns the entries evicted to make room for them."""
+        ...
 
     async def delete_many(self, keys: Sequence[str]) -> int: ...
 
@@ -40,17 +46,40 @@ class CacheBackend(Protocol):
 class MemoryBackend:
     name = "memory"
 
-    def __init__(self) -> None:
+    def __init__(
+        self, max_entries: int = DEFAULT_MEMORY_MAX_ENTRIES, *, timer: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._evicted: list[tuple[str, CacheEntry]] = []
         # No per-operation timeout: it would wrap every dict lookup in a task.
-        self._cache: Any = SimpleMemoryCache(timeout=None)
+        self._cache = BoundedMemoryCache(max_entries, timeout=None, timer=timer, on_evict=self._note_evicted)
+
+    @property
+    def max_entries(self) -> int:
+        return self._cache.max_entries
+
+    @property
+    def evictions(self) -> int:
+        """Entries evicted so far to stay within ``max_entries`` (expired entries are not counted)."""
+        return self._cache.evictions
+
+    def __len__(self) -> int:
+        return len(self._cache)
+
+    def _note_evicted(self, key: str, value: Any) -> None:
+        if isinstance(value, CacheEntry):
+            self._evicted.append((key, value))
 
     async def get_many(self, keys: Sequence[str]) -> list[CacheEntry | None]:
         found = await self._cache.multi_get(list(keys))
         return [value if isinstance(value, CacheEntry) else None for value in found]
 
-    async def set_many(self, items: Sequence[tuple[str, CacheEntry]], ttl: float) -> None:
+    async def set_many(
+        self, items: Sequence[tuple[str, CacheEntry]], ttl: float
+    ) -> Sequence[tuple[str, CacheEntry]]:
         if items:
             await self._cache.multi_set(list(items), ttl=ttl)
+        evicted, self._evicted = self._evicted, []
+        return evicted
 
     async def delete_many(self, keys: Sequence[str]) -> int:
         deleted = 0
@@ -102,10 +131,13 @@ class RedisBackend:
             result.append(cast("CacheEntry | None", value))
         return result
 
-    async def set_many(self, items: Sequence[tuple[str, CacheEntry]], ttl: float) -> None:
+    async def set_many(
+        self, items: Sequence[tuple[str, CacheEntry]], ttl: float
+    ) -> Sequence[tuple[str, CacheEntry]]:
         if items:
             # Redis expires whole milliseconds; never expire before the stale window ends.
             await self._cache.multi_set(list(items), ttl=math.ceil(ttl * 1000) / 1000)
+        return ()  # Redis evicts by its own maxmemory policy, unseen by the hub
 
     async def delete_many(self, keys: Sequence[str]) -> int:
         unique = list(dict.fromkeys(keys))
@@ -129,4 +161,4 @@ def create_backend(config: CacheConfig) -> CacheBackend:
         if not config.redis_url:
             raise ValueError("backend 'redis' needs redis_url")
         return RedisBackend(config.redis_url, operation_timeout=config.operation_timeout_seconds)
-    return MemoryBackend()
+    return MemoryBackend(config.memory_max_entries)

@@ -9,6 +9,7 @@
       key_prefix: crmhub              # several hubs sharing one Redis and one prefix share entries
       default_ttl_seconds: 60
       stale_seconds: 600              # how long past expiry an entry may still answer for a failing source
+      memory_max_entries: 100000      # memory backend: beyond this, the least recently used entries go
       sources:
         erp:
           ttl_seconds: 30             # every entity of this source...
@@ -16,8 +17,10 @@
             product: 3600             # ...except these
             order: 0                  # 0 = never cached
 
-Caching is opt-in (``enabled: false`` by default). Records live in the hub process (``memory``) or in Redis,
-where several hub processes share them. CRM entities live in the hub's own database and are never cached.
+Caching is opt-in (``enabled: false`` by default): incremental identity runs read through the cache and
+could miss a change it still hides (docs/caching-and-resilience.md). Records live in the hub process
+(``memory``, at most ``memory_max_entries``, least recently used evicted first) or in Redis, where several
+hub processes share them. CRM entities live in the hub's own database and are never cached.
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, m
 from adapters.sdk import Entity
 
 _PREFIX = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
+#: Entries the memory backend holds at most (a record, a relation list or a back-reference each).
+DEFAULT_MEMORY_MAX_ENTRIES = 100_000
 
 
 class SourceCacheConfig(BaseModel):
@@ -58,6 +63,8 @@ class CacheConfig(BaseModel):
     default_ttl_seconds: float = Field(default=60.0, ge=0)
     #: The stale window: an expired entry is kept this long and served when its source fails.
     stale_seconds: float = Field(default=600.0, ge=0)
+    #: The memory backend's bound: storing beyond it evicts the least recently read or written entries.
+    memory_max_entries: int = Field(default=DEFAULT_MEMORY_MAX_ENTRIES, gt=0)
     #: A cache operation slower than this counts as a miss (a slow Redis must not slow every request).
     operation_timeout_seconds: float = Field(default=0.5, gt=0)
     sources: dict[str, SourceCacheConfig] = Field(default_factory=dict)

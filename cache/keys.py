@@ -10,6 +10,7 @@ stored shape changes, so hubs of different versions sharing a Redis never read e
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -17,6 +18,7 @@ from adapters.sdk import Entity
 
 VERSION = "v1"
 _MAX_KEY = 200
+_ENTITIES = frozenset(entity.value for entity in Entity)
 
 
 class Op(StrEnum):
@@ -37,6 +39,17 @@ class KeyScheme:
         if len(key) > _MAX_KEY:
             key = "#" + hashlib.sha256(key.encode()).hexdigest()
         return f"{self.prefix}:{VERSION}:{source}:{entity.value}:{op.value}:{field or '-'}:{key}"
+
+    def lists_named_by(self, ref_key: str, values: Iterable[str]) -> list[str]:
+        """The ``rel`` keys of the lists a ``ref`` entry (at ``ref_key``, holding ``values``) points to;
+        empty for any other key."""
+        if not ref_key.startswith(self.root):
+            return []
+        parts = ref_key[len(self.root) :].split(":", 4)
+        if len(parts) != 5 or parts[2] != Op.REF.value or parts[1] not in _ENTITIES:
+            return []
+        source, entity, _, field, _ = parts
+        return [self.key(source, Entity(entity), Op.REL, field, value) for value in values]
 
     def scope(self, source: str, entity: Entity | None = None) -> str:
         """The common prefix of every key of ``source`` (and ``entity``)."""

@@ -42,12 +42,16 @@ class RecordCache:
         *,
         clock: Callable[[], float] = time.time,
         on_error: Callable[[str], None] | None = None,
+        on_evict: Callable[[int], None] | None = None,
     ) -> None:
+        """``on_error`` hears the operation that failed; ``on_evict`` how many entries left the memory
+        backend to keep it within ``memory_max_entries``."""
         self.config = config
         self.keys = KeyScheme(config.key_prefix)
         self.backend = backend if backend is not None else create_backend(config)
         self.clock = clock
         self._on_error = on_error
+        self._on_evict = on_evict
 
     def ttl_for(self, source: str, entity: Entity) -> float:
         return self.config.ttl_for(source, entity)
@@ -103,9 +107,22 @@ class RecordCache:
             entry = CacheEntry(sorted(set(keys)), now, now + ttl)
             items.append((self.keys.key(source, entity, Op.REF, field, record_id), entry))
         try:
-            await self.backend.set_many(items, ttl + self.config.stale_seconds)
+            evicted = await self.backend.set_many(items, ttl + self.config.stale_seconds)
+            if evicted:
+                await self._after_eviction(evicted)
         except Exception as exc:
             self._failed("store", exc)
+
+    async def _after_eviction(self, evicted: Sequence[tuple[str, CacheEntry]]) -> None:
+        # An evicted back-reference takes the lists it points to along: otherwise invalidating its record
+        # could no longer find them, and they would go on listing the old record until their TTL.
+        lists: list[str] = []
+        for key, entry in evicted:
+            if isinstance(entry.value, list):
+                lists += self.keys.lists_named_by(key, (v for v in entry.value if isinstance(v, str)))
+        dropped = await self.backend.delete_many(lists) if lists else 0
+        if self._on_evict is not None:
+            self._on_evict(len(evicted) + dropped)
 
     async def invalidate(
         self,

@@ -51,6 +51,11 @@ class HubMetrics:
             ["operation"],
             registry=self.registry,
         )
+        self.cache_evictions = Counter(
+            "crmhub_cache_evictions",
+            "Entries the memory cache evicted (least recently used first) to stay within memory_max_entries.",
+            registry=self.registry,
+        )
         self.breaker_state = Gauge(
             "crmhub_circuit_breaker_state",
             "Circuit breaker state per source: 0 closed, 1 half-open, 2 open.",

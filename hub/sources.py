@@ -111,7 +111,11 @@ class Sources:
             kinds[source.name] = source.adapter
         cache = None
         if settings.cache.enabled:
-            cache = RecordCache(settings.cache, on_error=lambda op: metrics.cache_errors.labels(op).inc())
+            cache = RecordCache(
+                settings.cache,
+                on_error=lambda op: metrics.cache_errors.labels(op).inc(),
+                on_evict=metrics.cache_evictions.inc,
+            )
         return cls(adapters, kinds, metrics, resilience=settings.resilience, cache=cache, tracer=tracer)
 
     def names(self) -> list[str]:

@@ -38,6 +38,7 @@ async def erp_hub(erp_sqlite: Path, tmp_path_factory: pytest.TempPathFactory) ->
         directory,
         database_url=f"sqlite+aiosqlite:///{directory / 'hub.sqlite'}",
         sources=[erp_source(f"sqlite+aiosqlite:///{erp_sqlite}")],
+        cache={"enabled": False},  # tests count the upstream queries each request makes
     )
     async with running_hub(config) as hub:
         yield hub

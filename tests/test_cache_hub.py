@@ -13,6 +13,8 @@ import httpx
 import orjson
 import pytest
 
+from adapters.sdk import Entity
+from cache import DEFAULT_MEMORY_MAX_ENTRIES, MemoryBackend
 from hub.hooks import sign
 from hub.hub import Hub
 
@@ -117,7 +119,9 @@ async def test_concurrent_requests_share_one_upstream_call(
     desk: SiloEnv, erp_sqlite: Path, tmp_path: Path
 ) -> None:
     """Single-flight, even with caching off: 10 overlapping requests, one call per read."""
-    async with desk_hub(tmp_path, erp_sqlite, desk, organizations=ORGANIZATIONS) as (hub, customers):
+    async with desk_hub(
+        tmp_path, erp_sqlite, desk, organizations=ORGANIZATIONS, cache={"enabled": False}
+    ) as (hub, customers):
         assert hub.sources.cache is None
         desk.faults.update(latency_ms=500)  # long enough for all ten to overlap, even on a busy machine
         async with api_client(hub) as client:
@@ -126,6 +130,47 @@ async def test_concurrent_requests_share_one_upstream_call(
         assert ("customer", "get_many") in reads and ("ticket", "find_related") in reads
         assert all(count == 1 for count in reads.values()), f"10 requests, one call per read: {reads}"
         assert all(body == bodies[0] and "errors" not in body for body in bodies)
+
+
+async def test_caching_with_the_default_settings(desk: SiloEnv, erp_sqlite: Path, tmp_path: Path) -> None:
+    """Only ``enabled: true``: the bounded memory backend and the default TTL serve warm reads."""
+    async with desk_hub(tmp_path, erp_sqlite, desk, organizations=ORGANIZATIONS, cache={"enabled": True}) as (
+        hub,
+        customers,
+    ):
+        cache = hub.sources.cache
+        assert cache is not None and isinstance(cache.backend, MemoryBackend)
+        assert cache.backend.max_entries == DEFAULT_MEMORY_MAX_ENTRIES
+        assert cache.ttl_for("support", Entity.CUSTOMER) == 60
+        async with api_client(hub) as client:
+            first = await _ask(client, customers[0])
+            cold = _calls(hub)
+            assert await _ask(client, customers[0]) == first and "errors" not in first
+            assert _calls(hub) == cold, "a warm customer 360 costs no upstream call"
+        assert hub.metrics.cache_evictions._value.get() == 0
+
+
+async def test_a_full_memory_cache_evicts_and_the_hub_still_answers(
+    desk: SiloEnv, erp_sqlite: Path, tmp_path: Path
+) -> None:
+    bounded = {**CACHE, "memory_max_entries": 4}
+    async with desk_hub(tmp_path, erp_sqlite, desk, organizations=ORGANIZATIONS, cache=bounded) as (
+        hub,
+        customers,
+    ):
+        cache = hub.sources.cache
+        assert cache is not None and isinstance(cache.backend, MemoryBackend)
+        async with api_client(hub) as client:
+            first = {customer: await _ask(client, customer) for customer in customers[:3]}
+            assert len(cache.backend) <= 4
+            evicted = hub.metrics.cache_evictions._value.get()
+            assert evicted > 0 and evicted >= cache.backend.evictions
+            before = _calls(hub)
+            again = await _ask(client, customers[0])
+            assert again == first[customers[0]] and "errors" not in again
+            assert _calls(hub) != before, "the evicted customer 360 was read upstream again"
+        total = hub.metrics.cache_evictions._value.get()
+        assert f"crmhub_cache_evictions_total {total}" in hub.metrics.render().decode()
 
 
 async def test_stale_data_answers_when_the_source_fails(
