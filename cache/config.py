@@ -17,8 +17,8 @@
             product: 3600             # ...except these
             order: 0                  # 0 = never cached
 
-Caching is opt-in (``enabled: false`` by default): incremental identity runs read through the cache and
-could miss a change it still hides (docs/caching-and-resilience.md). Records live in the hub process
+Caching is on by default (memory, ``default_ttl_seconds``); readers that must see the upstream as it is now
+(identity resolution) read past it (``fresh``, see ``hub/reads.py``). Records live in the hub process
 (``memory``, at most ``memory_max_entries``, least recently used evicted first) or in Redis, where several
 hub processes share them. CRM entities live in the hub's own database and are never cached.
 """
@@ -56,7 +56,7 @@ class SourceCacheConfig(BaseModel):
 class CacheConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    enabled: bool = False
+    enabled: bool = True
     backend: str = "memory"
     redis_url: str | None = None
     key_prefix: str = "crmhub"

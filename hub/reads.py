@@ -5,7 +5,8 @@ through single-flight, so keys another request is already loading are awaited, n
 keys this batch leads are fetched with ONE guarded adapter call (retries, breaker, slots, timeouts) and
 stored; (4) a key whose fetch failed is answered from an expired entry still inside the stale window, and
 the request scope notes that stale data was served (source, entity, age). Results are settled per key: a
-value, or the exception that key ended with, so one unknown key never fails its neighbours.
+value, or the exception that key ended with, so one unknown key never fails its neighbours. A ``fresh``
+read skips (1) and so also the stale fallback, but still stores what it fetched.
 """
 
 from __future__ import annotations
@@ -46,16 +47,18 @@ class UpstreamReads:
         self.cache = cache
         self.flights: SingleFlight[FlightKey, Any] = SingleFlight()
 
-    async def get_many(self, source: str, entity: Entity, keys: Sequence[str]) -> Settled:
+    async def get_many(
+        self, source: str, entity: Entity, keys: Sequence[str], *, fresh: bool = False
+    ) -> Settled:
         adapter, guard = self._adapters[source], self._guards[source]
 
         async def fetch(missing: list[str]) -> Sequence[CachedValue]:
             return await guard.call(entity.value, "get_many", lambda: adapter.get_many(entity, missing))
 
-        return await self._read(source, entity, Op.GET, None, keys, fetch)
+        return await self._read(source, entity, Op.GET, None, keys, fetch, fresh=fresh)
 
     async def find_related(
-        self, source: str, entity: Entity, by_field: str, values: Sequence[str]
+        self, source: str, entity: Entity, by_field: str, values: Sequence[str], *, fresh: bool = False
     ) -> Settled:
         adapter, guard = self._adapters[source], self._guards[source]
 
@@ -64,7 +67,7 @@ class UpstreamReads:
                 entity.value, "find_related", lambda: adapter.find_related(entity, by_field, missing)
             )
 
-        return await self._read(source, entity, Op.REL, by_field, values, fetch)
+        return await self._read(source, entity, Op.REL, by_field, values, fetch, fresh=fresh)
 
     async def _read(
         self,
@@ -74,13 +77,15 @@ class UpstreamReads:
         field: str | None,
         keys: Sequence[str],
         fetch: Callable[[list[str]], Awaitable[Sequence[CachedValue]]],
+        *,
+        fresh: bool = False,
     ) -> Settled:
         unique = list(dict.fromkeys(str(key) for key in keys))
         cache = self.cache
         ttl = cache.ttl_for(source, entity) if cache is not None else 0.0
         found: dict[str, Any] = {}
         stale: dict[str, CacheEntry] = {}
-        if cache is not None and ttl > 0 and unique:
+        if cache is not None and ttl > 0 and unique and not fresh:
             lookup = await cache.lookup(source, entity, op, field, unique)
             found.update(lookup.fresh)
             stale = lookup.stale

@@ -133,19 +133,21 @@ class Sources:
         ]
 
     async def get_many(
-        self, source: str, entity: Entity, keys: Sequence[str]
+        self, source: str, entity: Entity, keys: Sequence[str], *, fresh: bool = False
     ) -> list[CanonicalRecord | None]:
-        """Records by key (``None`` where unknown); raises the first key's error when any failed."""
-        settled = await self.reads.get_many(source, entity, keys)
+        """Records by key (``None`` where unknown); raises the first key's error when any failed.
+        ``fresh`` reads past the cache (what is read still refreshes it): for callers that must see the
+        upstream as it is now, like identity resolution, which would otherwise miss a change for a TTL."""
+        settled = await self.reads.get_many(source, entity, keys, fresh=fresh)
         error = first_error(settled)
         if error is not None:
             raise error
         return settled
 
     async def find_related(
-        self, source: str, entity: Entity, by_field: str, values: Sequence[str]
+        self, source: str, entity: Entity, by_field: str, values: Sequence[str], *, fresh: bool = False
     ) -> list[list[CanonicalRecord]]:
-        settled = await self.reads.find_related(source, entity, by_field, values)
+        settled = await self.reads.find_related(source, entity, by_field, values, fresh=fresh)
         error = first_error(settled)
         if error is not None:
             raise error

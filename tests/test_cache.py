@@ -110,7 +110,8 @@ def test_ttls_per_source_and_entity() -> None:
     assert config.ttl_for("erp", Entity.ORDER) == 0
     assert config.ttl_for("erp", Entity.CUSTOMER) == 30
     assert config.ttl_for("support", Entity.CUSTOMER) == 60
-    assert CacheConfig().ttl_for("erp", Entity.CUSTOMER) == 0, "caching is opt-in"
+    assert CacheConfig().ttl_for("erp", Entity.CUSTOMER) == 60, "caching is on by default"
+    assert CacheConfig(enabled=False).ttl_for("erp", Entity.CUSTOMER) == 0
 
 
 @pytest.mark.parametrize(

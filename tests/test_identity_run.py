@@ -90,6 +90,28 @@ async def test_reruns_keep_ids_links_and_link_times(tmp_path: Path) -> None:
         }
 
 
+async def test_incremental_run_reads_past_what_requests_cached(tmp_path: Path) -> None:
+    """A 360 view cached customer 2's contacts; the next run must still see the contact added since, or
+    its watermark would move past the change and the member it links would stay unlinked until a full
+    run."""
+    cache = {"enabled": True, "default_ttl_seconds": 3600}
+    async with identity_hub(tmp_path, world(), cache=cache) as (hub, data):
+        await run_identity_resolution(hub)
+        cached = await hub.sources.find_related("erp", Entity.CONTACT, "customer_external_id", ["2"])
+        data.upsert("erp", [contact("erp", "c2", "2", email="christina@berglunds.se", updated=6)])
+        data.upsert("marketing", [member("marketing", "christina@berglunds.se", updated=7)])
+        # the cache still holds the old list, as a request within the TTL would see it
+        assert await hub.sources.find_related("erp", Entity.CONTACT, "customer_external_id", ["2"]) == cached
+        await run_identity_resolution(hub)
+        member_id = "christina@berglunds.se"
+        assert await customer_of(hub, "marketing", member_id, "marketing_member") == hub_customer_id(
+            "erp", "2"
+        )
+        # and what the run read refreshed the cache for everyone else
+        (fresh,) = await hub.sources.find_related("erp", Entity.CONTACT, "customer_external_id", ["2"])
+        assert "christina@berglunds.se" in {c.email for c in fresh}
+
+
 async def test_incremental_run_reads_only_changes_and_relinks_them(tmp_path: Path) -> None:
     async with identity_hub(tmp_path, world()) as (hub, data):
         await run_identity_resolution(hub)

@@ -113,7 +113,9 @@ async def read_source(
             records = await _with_customers_of(hub, source, records, affected)
             for start in range(0, len(records), _CHUNK):
                 ids = [r.external_id for r in records[start : start + _CHUNK]]
-                related = await hub.sources.find_related(source, Entity.CONTACT, "customer_external_id", ids)
+                related = await hub.sources.find_related(
+                    source, Entity.CONTACT, "customer_external_id", ids, fresh=True
+                )
                 for external_id, group in zip(ids, related, strict=True):
                     contacts[external_id] = [c for c in group if isinstance(c, Contact)]
         out.contacts_read = len(found)
@@ -138,7 +140,8 @@ async def _with_customers_of(
     merged = list(records)
     for start in range(0, len(missing), _CHUNK):
         chunk = missing[start : start + _CHUNK]
-        merged.extend(r for r in await hub.sources.get_many(source, Entity.CUSTOMER, chunk) if r is not None)
+        found = await hub.sources.get_many(source, Entity.CUSTOMER, chunk, fresh=True)
+        merged.extend(record for record in found if record is not None)
     return merged
 
 

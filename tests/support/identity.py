@@ -79,13 +79,16 @@ async def identity_hub(
     *,
     identity: Mapping[str, Any] | None = None,
     database_url: str | None = None,
+    cache: Mapping[str, Any] | None = None,
 ) -> AsyncIterator[tuple[Hub, Datasets]]:
     datasets = Datasets(records)
-    body = {
+    body: dict[str, Any] = {
         "database_url": database_url or f"sqlite+aiosqlite:///{directory / 'hub.sqlite'}",
         "identity": {"seed_sources": [next(iter(records))], **(identity or {})},
         "sources": [memory_config(source, datasets.names[source]) for source in records],
     }
+    if cache is not None:
+        body["cache"] = dict(cache)
     path = directory / "crmhub.yaml"
     path.write_text(yaml.safe_dump(body, sort_keys=False))
     hub = await Hub.start(load_settings(path), registry=registry())
