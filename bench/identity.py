@@ -175,9 +175,9 @@ BASELINE = ResolutionSettings(
 )
 
 
-async def _persisted(records: SiloRecords) -> float:
+async def _persisted(records: SiloRecords) -> tuple[float, dict[str, float]]:
     """A full run over in-memory sources into a fresh SQLite hub database (reading, storing, matching,
-    writing customers and links)."""
+    writing customers and links): its wall time and the run's own phases."""
     import yaml
 
     from bench.memory_source import MemorySource, config, registry
@@ -203,8 +203,8 @@ async def _persisted(records: SiloRecords) -> float:
         hub = await Hub.start(load_settings(path), registry=registry())
         try:
             started = time.perf_counter()
-            await run_identity_resolution(hub, full=True)
-            return time.perf_counter() - started
+            report = await run_identity_resolution(hub, full=True)
+            return time.perf_counter() - started, report.phases
         finally:
             await hub.aclose()
 
@@ -276,8 +276,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         baseline_seconds=baseline_seconds,
     )
     if args.persist:
-        persisted = asyncio.run(_persisted(records))
+        persisted, phases = asyncio.run(_persisted(records))
         figures["persisted_seconds"] = persisted
+        figures["persisted_phases"] = phases
         label = "  full run into SQLite (read, store, match, write)"
         rows.append([label, records.count(), "", "", "", f"{persisted:.1f} s"])
 
@@ -292,6 +293,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         f"clustering {stats.seconds_clustering:.1f} s; {cpu_seconds:.1f} s of CPU time; "
         f"goal <= 30 s: {'met' if seconds <= 30 else 'NOT met'}"
     )
+    if args.persist:
+        split = ", ".join(f"{name} {value:.1f} s" for name, value in figures["persisted_phases"].items())
+        total = figures["persisted_seconds"]
+        goal = "met" if total <= 30 else "NOT met"
+        print(f"full run into SQLite: {total:.1f} s ({split}); goal <= 30 s: {goal}")
     return figures
 
 

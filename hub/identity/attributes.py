@@ -118,9 +118,15 @@ class _Collector:
                 self.region_hint = region_from_domain(domain)
 
     def profile(self, record: CanonicalRecord, *, name: str, country: str | None) -> Profile:
-        buckets = self.values.items()
-        values = {attr: tuple(zip(bucket.values(), bucket, strict=True)) for attr, bucket in buckets}
-        norm = {attr: frozenset(bucket) for attr, bucket in self.values.items()}
+        values: dict[str, Values] = {}
+        norm: dict[str, frozenset[str]] = {}
+        for attr, bucket in self.values.items():
+            if len(bucket) == 1:  # the common case, built without zip (once per attribute of every record)
+                for normalized, raw in bucket.items():
+                    values[attr] = ((raw, normalized),)
+            else:
+                values[attr] = tuple(zip(bucket.values(), bucket, strict=True))
+            norm[attr] = frozenset(bucket)
         return Profile(
             record.source,
             record.entity.value,

@@ -15,7 +15,7 @@ criteria: the engine only checks the fuzzy ones.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from .attributes import Profile
@@ -71,6 +71,39 @@ class Plan:
             return [tuple(column[0] for column in columns)]
         return list(itertools.islice(itertools.product(*columns), _MAX_KEY_COMBINATIONS))
 
+    def key_function(self) -> Callable[[Profile], list[Key]]:
+        """``keys`` written out for the shapes the default rules have (one normalized attribute, alone or
+        with a name initial): blocking calls it for every record and plan."""
+        if not self.exact or any(method == "exact" for _, method in self.exact) or len(self.exact) > 1:
+            return self.keys
+        attribute = self.exact[0][0]
+        if not self.fuzzy:
+
+            def values_only(profile: Profile) -> list[Key]:
+                values = profile.norm.get(attribute)
+                return [(value,) for value in values] if values else []
+
+            return values_only
+        if len(self.fuzzy) > 1:
+            return self.keys
+        fuzzy = self.fuzzy[0]
+
+        def with_initial(profile: Profile) -> list[Key]:
+            norm = profile.norm
+            values = norm.get(attribute)
+            if not values:
+                return []
+            names = norm.get(fuzzy)
+            if not names:
+                return []
+            initials = tuple({name[0] for name in names})
+            if len(values) == 1 and len(initials) == 1:
+                for value in values:
+                    return [(value, initials[0])]
+            return list(itertools.islice(itertools.product(tuple(values), initials), _MAX_KEY_COMBINATIONS))
+
+        return with_initial
+
 
 def _tokens(profile: Profile, attribute: str) -> set[str]:
     return {
@@ -108,21 +141,28 @@ class Blocker:
         """Groups of profile indices sharing a key of ``plan`` (each of size 2..max_block_size), in
         ascending index order. ``only_touching``: only blocks that contain one of these records."""
         index: dict[Key, list[int]] = {}
+        get = index.get
+        keys_of = plan.key_function()
         for i, profile in enumerate(profiles):
-            for key in plan.keys(profile):
-                bucket = index.get(key)
+            for key in keys_of(profile):
+                bucket = get(key)
                 if bucket is None:
                     index[key] = [i]
                 elif bucket[-1] != i:  # two values giving one key (combinations): list the record once
                     bucket.append(i)
         limit = self.settings.max_block_size
+        stats = self.stats
         for key, members in index.items():
-            if len(members) < 2:
+            size = len(members)
+            if size < 2:
                 continue
             if only_touching is not None and only_touching.isdisjoint(members):
                 continue
-            if len(members) <= limit:
-                yield self._counted(members)
+            if size <= limit:
+                stats.blocks += 1
+                if size > stats.largest_block:
+                    stats.largest_block = size
+                yield members
                 continue
             self.stats.oversized_blocks += 1
             if plan.exact and plan.fuzzy:

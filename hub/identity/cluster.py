@@ -190,9 +190,14 @@ def cluster(
         tier_groups = grouped.get(rank, [])
         ambiguous = _ambiguous(uf, tier_edges, tier_groups)
         uf.stats.ambiguous_records += len(ambiguous)
+        parent = uf.parent
         for edge in tier_edges:
             a, b = edge[2], edge[3]
             if ambiguous and (a in ambiguous or b in ambiguous):
+                continue
+            # Most pairs are already together by now: tell so without calling into the union-find.
+            ra, rb = parent[a], parent[b]
+            if ra == rb and parent[ra] == ra:
                 continue
             if _try_union(uf, a, b):
                 accepted.append(edge)
@@ -228,33 +233,46 @@ def _try_union(uf: ConstrainedUnionFind, a: int, b: int) -> bool:
 
 def _ambiguous(uf: ConstrainedUnionFind, tier: list[Edge], groups: list[list[int]]) -> set[int]:
     """Records whose best matches in this tier lead to clusters that cannot be merged with each other."""
-    find, counts, sides = uf.find, uf.counts, uf.sides
+    find, parent, counts, sides = uf.find, uf.parent, uf.counts, uf.sides
+    # Per record: its best score in this tier and the constrained clusters reached with it. Only clusters
+    # holding limited records or split sides can ever be incompatible. (The hot loop of clustering: the
+    # lookups are written out rather than calling helpers.)
     best: dict[int, tuple[float, set[int]]] = {}
-
-    def consider(here: int, target: int, score: float) -> None:
-        # Only clusters holding limited records or split sides can ever be incompatible.
-        if target not in counts and target not in sides:
-            return
-        current = best.get(here)
-        if current is None or score > current[0] + _EPSILON:
-            best[here] = (score, {target})
-        elif abs(score - current[0]) <= _EPSILON:
-            current[1].add(target)
-
+    best_get = best.get
     for _, score, a, b in tier:
-        ra, rb = find(a), find(b)
-        if ra != rb:
-            consider(a, rb, score)
-            consider(b, ra, score)
+        ra = parent[a]
+        if parent[ra] != ra:
+            ra = find(a)
+        rb = parent[b]
+        if parent[rb] != rb:
+            rb = find(b)
+        if ra == rb:
+            continue
+        if rb in counts or rb in sides:
+            current = best_get(a)
+            if current is None or score > current[0] + _EPSILON:
+                best[a] = (score, {rb})
+            elif abs(score - current[0]) <= _EPSILON:
+                current[1].add(rb)
+        if ra in counts or ra in sides:
+            current = best_get(b)
+            if current is None or score > current[0] + _EPSILON:
+                best[b] = (score, {ra})
+            elif abs(score - current[0]) <= _EPSILON:
+                current[1].add(ra)
     for members in groups:
         roots = [find(m) for m in members]
         constrained = {r for r in roots if r in counts or r in sides}
         if len(constrained) < 2:
             continue  # every member sees at most one constrained cluster through this block
         for member, own in zip(members, roots, strict=True):
-            for target in constrained:
-                if target != own:
-                    consider(member, target, 1.0)
+            # Every other constrained cluster of the block, at a perfect score.
+            targets = constrained - {own}
+            current = best_get(member)
+            if current is None or current[0] + _EPSILON < 1.0:
+                best[member] = (1.0, targets)
+            elif abs(1.0 - current[0]) <= _EPSILON:
+                current[1].update(targets)
     ambiguous: set[int] = set()
     for record, (_, targets) in best.items():
         if len(targets) < 2:

@@ -9,10 +9,11 @@ forgets records their silo no longer has. Manual merges and splits are replayed 
 from __future__ import annotations
 
 import asyncio
+import copy
 import time
 import weakref
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select, update
@@ -67,8 +68,12 @@ class IdentityRunReport:
     phases: dict[str, float] = field(default_factory=dict)
 
     def summary(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["write"].pop("assigned", None)
+        # Field by field: ``asdict`` would deep-copy ``write.assigned`` (a cluster number per customer) only
+        # for it to be dropped.
+        data = {f.name: copy.copy(getattr(self, f.name)) for f in fields(self) if f.name != "write"}
+        data["write"] = {
+            f.name: copy.copy(getattr(self.write, f.name)) for f in fields(self.write) if f.name != "assigned"
+        }
         return data
 
 

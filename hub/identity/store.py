@@ -1,5 +1,6 @@
 """Persistence of identity resolution's own state: record profiles with their attachments, watermarks and
-runs. Writes are bulk statements (one ``executemany`` per kind of change), and only for what changed."""
+runs. Writes are bulk statements (one ``executemany`` per kind of change, see ``bulk``), and only for what
+changed."""
 
 from __future__ import annotations
 
@@ -10,11 +11,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Table, and_, bindparam, or_, select
+from sqlalchemy import Table, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..store.models import utcnow
 from .attributes import Profile, RecordKey
+from .bulk import bulk_insert, bulk_update
 from .engine import Attachment, KnownEdge
 from .rules import CriterionResult
 from .settings import ResolutionSettings
@@ -100,7 +102,8 @@ def profile_row(profile: Profile, seen_at: dt.datetime) -> dict[str, Any]:
         "external_id": profile.external_id,
         "name": profile.name[:300],
         "country": profile.country,
-        "attributes": profile.to_json(),
+        # ``{attribute: [[raw, normalized], ...]}``: the pairs are tuples, which JSON writes as arrays.
+        "attributes": profile.values,
         "upstream_updated_at": profile.updated_at,
         "seen_at": seen_at,
     }
@@ -131,28 +134,6 @@ def attachment_row(attachment: Attachment, matched: RecordKey | None) -> dict[st
         "score": round(attachment.score, 6),
         "evidence": [c.to_json() for c in attachment.criteria] or None,
     }
-
-
-async def bulk_update(session: AsyncSession, table: Table, rows: Sequence[dict[str, Any]]) -> None:
-    """``UPDATE table SET ... WHERE id = :id`` for each row (one executemany per batch of rows that set the
-    same columns)."""
-    by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-    for row in rows:
-        columns = tuple(sorted(k for k in row if k != "id"))
-        by_columns.setdefault(columns, []).append({"_id": row["id"], **{k: row[k] for k in columns}})
-    for columns, group in by_columns.items():
-        statement = (
-            table.update()
-            .where(table.c.id == bindparam("_id"))
-            .values({name: bindparam(name) for name in columns})
-        )
-        for start in range(0, len(group), _BATCH):
-            await session.execute(statement, group[start : start + _BATCH])
-
-
-async def bulk_insert(session: AsyncSession, table: Table, rows: Sequence[dict[str, Any]]) -> None:
-    for start in range(0, len(rows), _BATCH):
-        await session.execute(table.insert(), list(rows[start : start + _BATCH]))
 
 
 async def write_records(

@@ -21,11 +21,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..store.models import CustomerLink, HubCustomer, utcnow
 from .attributes import Profile, RecordKey
+from .bulk import bulk_insert, bulk_update
 from .engine import Attachment, Resolution
 from .ids import hub_customer_id
-from .store import bulk_insert, bulk_update
 
 _BATCH = 2000
+#: Attributes whose raw values make a customer's search text.
+_SEARCHED = ("company_name", "email", "phone", "tax_id")
 
 
 @dataclass
@@ -59,9 +61,12 @@ def _snapshot(profiles: Sequence[Profile], members: Sequence[int]) -> dict[str, 
     parts: list[str] = []
     for profile in records:
         parts.append(profile.name)
-        for attribute in ("company_name", "email", "phone", "tax_id"):
-            parts.extend(raw for raw, _ in profile.values.get(attribute, ()))
-    text = " ".join(dict.fromkeys(p.lower() for p in parts if p))
+        values = profile.values
+        for attribute in _SEARCHED:
+            pairs = values.get(attribute)
+            if pairs:
+                parts.extend(raw for raw, _ in pairs)
+    text = " ".join(dict.fromkeys(map(str.lower, filter(None, parts))))
     return {
         "display_name": (customers[0].name or "")[:300],
         "search_text": text[:1000],
@@ -114,7 +119,9 @@ async def write_resolution(
     votes: list[tuple[bool, int, int, int, str]] = []
     for number, cluster in enumerate(resolution.clusters):
         keys = [profiles[i].key for i in cluster.members]
-        linked = Counter(existing[k].hub_customer_id for k in keys if k in existing)
+        linked = (
+            Counter(existing[k].hub_customer_id for k in keys if k in existing) if existing else Counter()
+        )
         if any(k[0] in seeds and k[1] == "customer" for k in keys) or any(
             existing[k].manual for k in keys if k in existing
         ):
@@ -191,12 +198,12 @@ async def write_resolution(
         if targets:
             merges[customer_id] = targets.most_common(1)[0][0]
 
+    snapshots = {
+        customer_id: _snapshot(profiles, resolution.clusters[number].members)
+        for number, customer_id in assigned.items()
+    }
     if new_rows:
-        cluster_of = {customer_id: number for number, customer_id in assigned.items()}
-        rows = [
-            {**r, **_snapshot(profiles, resolution.clusters[cluster_of[str(r["id"])]].members)}
-            for r in new_rows
-        ]
+        rows = [{**r, **snapshots[str(r["id"])]} for r in new_rows]
         await bulk_insert(session, HubCustomer.__table__, rows)  # type: ignore[arg-type]
     for customer_id in revived:
         await session.execute(
@@ -217,7 +224,8 @@ async def write_resolution(
             .where((HubCustomer.id == loser) | (HubCustomer.merged_into == loser))
             .values(merged_into=survivor, updated_at=now)
         )
-    await _refresh_snapshots(session, resolution, assigned, now)
+    created = {str(r["id"]) for r in new_rows}
+    await _refresh_snapshots(session, {k: v for k, v in snapshots.items() if k not in created}, now)
 
     report.customers_created = len(new_rows)
     report.customers_revived = len(revived)
@@ -242,9 +250,10 @@ def _fresh_id(
     raise RuntimeError("no free customer id")  # pragma: no cover - a thousand generations taken
 
 
-async def _refresh_snapshots(
-    session: AsyncSession, resolution: Resolution, assigned: dict[int, str], now: Any
-) -> None:
+async def _refresh_snapshots(session: AsyncSession, snapshots: dict[str, dict[str, Any]], now: Any) -> None:
+    """Store the snapshots of existing customers that differ from what they hold."""
+    if not snapshots:
+        return
     current = {
         row.id: (row.display_name, row.search_text, row.country)
         for row in await session.execute(
@@ -253,13 +262,10 @@ async def _refresh_snapshots(
             ).where(HubCustomer.merged_into.is_(None))
         )
     }
-    updates = []
-    for number, customer_id in assigned.items():
-        snapshot = _snapshot(resolution.profiles, resolution.clusters[number].members)
-        if current.get(customer_id) != (
-            snapshot["display_name"],
-            snapshot["search_text"],
-            snapshot["country"],
-        ):
-            updates.append({"id": customer_id, "updated_at": now, **snapshot})
+    updates = [
+        {"id": customer_id, "updated_at": now, **snapshot}
+        for customer_id, snapshot in snapshots.items()
+        if current.get(customer_id)
+        != (snapshot["display_name"], snapshot["search_text"], snapshot["country"])
+    ]
     await bulk_update(session, HubCustomer.__table__, updates)  # type: ignore[arg-type]
