@@ -109,6 +109,54 @@ def test_a_record_equally_close_to_two_customers_stays_unlinked() -> None:
     assert result.stats.clustering.ambiguous_records >= 1
 
 
+def test_a_tie_between_customers_is_broken_by_the_legal_form_the_record_states() -> None:
+    companies = [
+        customer("erp", "1", "Great Lakes Construction Inc.", website="greatlakes.com"),
+        customer("erp", "2", "Great Lakes Construction LLC", website="greatlakes.com"),
+    ]
+    # Name and domain fit both; only the first states the same legal form (spelled differently).
+    stating = customer("support", "S1", "GREAT LAKES CONSTRUCTION Incorporated", website="greatlakes.com")
+    assert clusters(resolve([*companies, stating])) == {
+        frozenset({"erp:1", "support:S1"}),
+        frozenset({"erp:2"}),
+    }
+    # A record stating no form gets no guess.
+    silent = customer("support", "S2", "Great Lakes Construction", website="greatlakes.com")
+    assert frozenset({"support:S2"}) in clusters(resolve([*companies, silent]))
+
+
+def test_a_record_torn_between_two_customers_keeps_its_other_evidence() -> None:
+    shared = Contact(source="erp", external_id="c0", customer_external_id="1", email="sales@dunn.co.uk")
+    denise = Contact(source="erp", external_id="c1", customer_external_id="1", email="denise@dunn.co.uk")
+    profiles = [
+        customer("erp", "1", "Dunn Ltd", contacts=(shared, denise)),
+        customer("erp", "2", "Dunn Ltd", email="sales@dunn.co.uk", phone="+44 28 4904 9300"),
+        # Both accounting customers share the generic mailbox with ERP 1: it cannot choose between them ...
+        customer("accounting", "A1", "Dunn Ltd", email="sales@dunn.co.uk"),
+        customer("accounting", "A2", "DUNN Ltd", email="sales@dunn.co.uk", phone="028 4904 9300",
+                 address={"country": "GB"}),
+        # ... but the help-desk organization only it knows (Denise) is still its own.
+        customer("support", "S1", "Dunn Ltd",
+                 contacts=(Contact(source="support", external_id="u1", customer_external_id="S1",
+                                   email="denise@dunn.co.uk"),)),
+    ]  # fmt: skip
+    result = clusters(resolve(profiles))
+    assert frozenset({"erp:1", "support:S1"}) in result
+    assert frozenset({"erp:2", "accounting:A2"}) in result
+
+
+def test_a_shared_phone_and_domain_link_a_member_without_a_company_name() -> None:
+    profiles = [
+        customer("erp", "1", "Brooks Corp.", website="brooks.com", phone="+1 617 819 6287"),
+        customer("erp", "2", "Brooks Corp.", website="www.brooks.com", phone="1-217-564-5201"),
+        member("tamara.walker@brooks.com", phone="617-819-6287"),
+    ]
+    result = resolve(profiles)
+    assert frozenset({"erp:1", "marketing:tamara.walker@brooks.com"}) in clusters(result)
+    by_key = {profiles[i].external_id: a for c in result.clusters for i, a in c.attachments.items()}
+    assert by_key["tamara.walker@brooks.com"].rule == "phone_and_domain"
+
+
 def test_manual_merge_overrides_rules_and_limits() -> None:
     a = customer("erp", "1", "Alpha")
     b = customer("erp", "2", "Omega")
@@ -173,6 +221,37 @@ def test_demo_silos_resolve_with_f1_at_least_0_97(size: int) -> None:
     metrics = pair_metrics(predicted, records.truth)
     assert metrics.f1 >= 0.97, metrics.summary()
     assert metrics.precision >= 0.97, metrics.summary()
+
+
+def test_demo_silos_give_every_erp_customer_its_records_in_other_silos() -> None:
+    records = _demo(300)
+    result = resolve(records.profiles())
+    cluster_of = {result.profiles[i].key: n for n, c in enumerate(result.clusters) for i in c.members}
+    profile_of = {p.key: p for p in result.profiles}
+    companies: dict[str, list[tuple[str, str, str]]] = {}
+    for key, company in records.truth.items():
+        companies.setdefault(company, []).append(key)
+    erp_names: dict[str, int] = {}
+    for key, profile in profile_of.items():
+        if key[0] == "erp":
+            for name in profile.normalized("company_name"):
+                erp_names[name] = erp_names.get(name, 0) + 1
+    missing: dict[str, list[tuple[str, str, str]]] = {}
+    for company, keys in companies.items():
+        erp = next((k for k in keys if k[0] == "erp"), None)
+        if erp is not None:
+            lost = [k for k in keys if cluster_of[k] != cluster_of[erp]]
+            if lost:
+                missing[company] = lost
+    # One record is undecidable: the generator names two ERP companies "Lone Star Systems" (one with "Inc."
+    # in its name, both incorporated, both on lone-star-systems.com) and gives one help-desk organization
+    # nothing but that name. It must stay unlinked rather than be guessed.
+    assert set(missing) == {"erp-158"}, missing
+    for key in missing["erp-158"]:
+        profile = profile_of[key]
+        assert set(profile.norm) <= {"company_name", "legal_form"}
+        assert all(erp_names.get(name, 0) >= 2 for name in profile.normalized("company_name"))
+        assert sum(1 for k in cluster_of if cluster_of[k] == cluster_of[key]) == 1
 
 
 def test_cost_grows_near_linearly() -> None:

@@ -6,10 +6,10 @@ from __future__ import annotations
 import phonenumbers
 import pytest
 
+from hub.identity.company_names import legal_form, normalize_company_name
 from hub.identity.normalize import (
     email_domain,
     fold,
-    normalize_company_name,
     normalize_country,
     normalize_email,
     normalize_phone,
@@ -122,6 +122,9 @@ def test_region_from_domain() -> None:
 def test_every_spelling_of_a_legal_form_is_stripped(canonical: str) -> None:
     for spelling in LEGAL_FORM_SPELLINGS[canonical]:
         assert normalize_company_name(f"Müller Logistik {spelling}") == "muller logistik", spelling
+    # Every spelling of one form is that form, and no other form's.
+    forms = {legal_form(f"Müller Logistik {spelling}") for spelling in LEGAL_FORM_SPELLINGS[canonical]}
+    assert len(forms) == 1 and None not in forms, forms
 
 
 @pytest.mark.parametrize(
@@ -270,3 +273,13 @@ def test_street_spellings_agree() -> None:
     assert normalize_street("Kühnertstraße 90") == normalize_street("Kühnertstr. 90") == "kuhnert str 90"
     assert normalize_street("ul. Poznańska 149") == normalize_street("Poznanska 149")
     assert normalize_street("5148 Becker Lane") == normalize_street("5148 Becker Ln.")
+
+
+def test_legal_forms_are_told_apart_and_spelled_one_way() -> None:
+    assert legal_form("Great Lakes Construction Inc.") == legal_form("GREAT LAKES CONSTRUCTION Incorporated")
+    assert legal_form("Great Lakes Construction Inc.") != legal_form("Great Lakes Construction LLC")
+    assert legal_form("Acme Limited") == legal_form("ACME LTD") == "ltd"
+    assert legal_form("Svea Handel AB (publ)") == legal_form("Svea Handel Aktiebolag") == "ab"
+    assert legal_form("Azur Industrie S.à r.l.") == "sarl" != legal_form("Azur Industrie S. A.")
+    assert legal_form("Dunn") is None
+    assert legal_form(None) is None

@@ -170,7 +170,6 @@ async def test_order_lines_and_products_resolve(northwind: tuple[str, SQLAdapter
     assert len(every_product) == 77
 
 
-
 @pytest.fixture(scope="module")
 async def northwind_sqlite_adapter(northwind_sqlite: Path) -> AsyncIterator[SQLAdapter]:
     async with _adapter("northwind-sqlite.yaml", f"sqlite:///{northwind_sqlite}") as adapter:

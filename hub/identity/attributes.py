@@ -15,10 +15,10 @@ from typing import Any
 
 from adapters.sdk import CanonicalRecord, Contact, CustomerRecord, MarketingMember
 
+from .company_names import company_name_parts
 from .normalize import (
     is_webmail,
     normalize_city,
-    normalize_company_name,
     normalize_country,
     normalize_email,
     normalize_phone,
@@ -105,6 +105,11 @@ class _Collector:
             elif normalized not in bucket:
                 bucket[normalized] = raw.strip()
 
+    def add_company_name(self, raw: str | None) -> None:
+        name, form = company_name_parts(raw)
+        self.add("company_name", raw, name)
+        self.add("legal_form", raw, form)
+
     def add_email(self, raw: str | None) -> None:
         address = normalize_email(raw) if raw else None
         if address is None:
@@ -150,7 +155,7 @@ def customer_profile(record: CustomerRecord, contacts: Sequence[Contact] = ()) -
     address = record.address
     country = normalize_country(address.country) if address else None
     for name in (record.name, record.legal_name):
-        collector.add("company_name", name, normalize_company_name(name))
+        collector.add_company_name(name)
     collector.add_email(record.email)
     for contact in contacts:
         collector.add_email(contact.email)
@@ -171,7 +176,7 @@ def customer_profile(record: CustomerRecord, contacts: Sequence[Contact] = ()) -
 def member_profile(record: MarketingMember) -> Profile:
     collector = _Collector()
     collector.add_email(record.email)
-    collector.add("company_name", record.company, normalize_company_name(record.company))
+    collector.add_company_name(record.company)
     # A member states no country; its mail domain's country code is the best guess for national numbers.
     _phones(collector, [record.phone], collector.region_hint)
     return collector.profile(record, name=record.company or record.email, country=None)

@@ -6,8 +6,14 @@ Edges (pairs that matched a rule) are applied strongest rule first, best score f
 * a union that would put more records of one source into a customer than its limit allows (two ERP
   companies, say) is refused, and so is one that would undo a manual split;
 * merge protection: within one rule, a record whose best matches point to two customers that cannot be
-  merged (the same score for two ERP companies sharing a domain) is ambiguous and left out of that rule,
-  rather than attached to whichever came first.
+  merged (the same score for two ERP companies sharing a domain) is ambiguous: it joins neither of them,
+  nor any customer that would rule one of them out, in that rule, rather than whichever came first. Its
+  other matches still count (an ERP company matching two accounting customers on a shared ``sales@``
+  mailbox still takes the help-desk organization only it matches).
+* a tie between such customers is broken by the legal form when the record is a customer record (not a
+  marketing member) that states one and the customers left once those stating another form are set aside
+  can share a customer ("Acme Inc" between "Acme Inc." and "Acme LLC"); the record then joins no customer
+  of another form in that rule.
 
 The accepted edges form a spanning forest: each record's path to its cluster's anchor is its explanation.
 """
@@ -78,10 +84,11 @@ class ConstrainedUnionFind:
         limit_groups: Sequence[int | None],
         group_limits: dict[int, int],
         splits: Sequence[SplitConstraint] = (),
+        forms: Sequence[frozenset[str] | None] = (),
     ) -> None:
         self.parent = list(range(size))
         self.rank = [0] * size
-        self._limits = group_limits
+        self.limits = group_limits
         # Per root: how many records of each limited group, and which side of each split it is on.
         self.counts: dict[int, dict[int, int]] = {}
         self.sides: dict[int, dict[int, int]] = {}
@@ -93,6 +100,8 @@ class ConstrainedUnionFind:
                 self.sides.setdefault(i, {})[number] = 0
             for i in split.right:
                 self.sides.setdefault(i, {})[number] = 1
+        #: Per root holding records that state a legal form: those forms.
+        self.forms: dict[int, frozenset[str]] = {i: f for i, f in enumerate(forms) if f}
         self.stats = ClusterStats()
 
     def find(self, i: int) -> int:
@@ -111,7 +120,7 @@ class ConstrainedUnionFind:
         ca, cb = self.counts.get(ra), self.counts.get(rb)
         if ca and cb:
             for group, count in ca.items():
-                if group in cb and count + cb[group] > self._limits[group]:
+                if group in cb and count + cb[group] > self.limits[group]:
                     return "limit"
         sa, sb = self.sides.get(ra), self.sides.get(rb)
         if sa and sb:
@@ -135,6 +144,10 @@ class ConstrainedUnionFind:
                         into[group] = into.get(group, 0) + count
                 else:
                     into.update(moved)
+        moved_forms = self.forms.pop(rb, None)
+        if moved_forms:
+            own = self.forms.get(ra)
+            self.forms[ra] = own | moved_forms if own else moved_forms
         return ra
 
 
@@ -162,6 +175,7 @@ def cluster(
     groups: Sequence[tuple[int, list[int]]] = (),
     must_link: Sequence[tuple[int, int]] = (),
     splits: Sequence[SplitConstraint] = (),
+    forms: Sequence[frozenset[str] | None] = (),
 ) -> Clustering:
     """Cluster ``size`` records.
 
@@ -169,9 +183,10 @@ def cluster(
     ``(rank, members)`` of rules whose every pair of members matches with a perfect score (a block of an
     exact-only rule: a clique, kept as one group so that a domain shared by fifty records costs fifty steps,
     not twelve hundred edges). ``limit_groups[i]`` names the limited (source, entity) group of record ``i``
-    (``None``: unlimited) and ``group_limits`` each group's limit.
+    (``None``: unlimited) and ``group_limits`` each group's limit; ``forms[i]`` the legal forms record ``i``
+    states (a tie-break between customers).
     """
-    uf = ConstrainedUnionFind(size, limit_groups, group_limits, splits)
+    uf = ConstrainedUnionFind(size, limit_groups, group_limits, splits, forms)
     find = uf.find
     accepted: list[Edge] = []
     for a, b in must_link:
@@ -188,27 +203,26 @@ def cluster(
     for rank in sorted(set(pairwise) | set(grouped)):
         tier_edges = list(map(decode_edge, pairwise.get(rank, ())))
         tier_groups = grouped.get(rank, [])
-        ambiguous = _ambiguous(uf, tier_edges, tier_groups)
-        uf.stats.ambiguous_records += len(ambiguous)
+        ties = _ties(uf, tier_edges, tier_groups)
+        uf.stats.ambiguous_records += len(ties.undecided)
+        flagged = ties.flagged
         parent = uf.parent
         for edge in tier_edges:
             a, b = edge[2], edge[3]
-            if ambiguous and (a in ambiguous or b in ambiguous):
-                continue
             # Most pairs are already together by now: tell so without calling into the union-find.
             ra, rb = parent[a], parent[b]
             if ra == rb and parent[ra] == ra:
                 continue
-            if _try_union(uf, a, b):
+            if _try_union(uf, a, b, ties if flagged and (a in flagged or b in flagged) else None):
                 accepted.append(edge)
         for members in tier_groups:
             placed: list[int] = []
             for member in members:
-                if member in ambiguous:
-                    continue
                 # Join the first earlier member (in block order) whose cluster may take this one.
+                own = ties if flagged and member in flagged else None
                 for other in placed:
-                    if _try_union(uf, other, member):
+                    check = own or (ties if flagged and other in flagged else None)
+                    if _try_union(uf, other, member, check):
                         accepted.append((rank, 1.0, other, member))
                         break
                 placed.append(member)
@@ -216,7 +230,7 @@ def cluster(
     return Clustering([find(i) for i in range(size)], accepted, uf.stats)
 
 
-def _try_union(uf: ConstrainedUnionFind, a: int, b: int) -> bool:
+def _try_union(uf: ConstrainedUnionFind, a: int, b: int, ties: _Ties | None = None) -> bool:
     ra, rb = uf.find(a), uf.find(b)
     if ra == rb:
         return False
@@ -227,12 +241,73 @@ def _try_union(uf: ConstrainedUnionFind, a: int, b: int) -> bool:
     if reason == "split":
         uf.stats.refused_by_split += 1
         return False
+    if ties is not None and ties.keeps_apart(a, b):
+        return False
     uf.union(ra, rb)
     return True
 
 
-def _ambiguous(uf: ConstrainedUnionFind, tier: list[Edge], groups: list[list[int]]) -> set[int]:
-    """Records whose best matches in this tier lead to clusters that cannot be merged with each other."""
+class _Ties:
+    """The records of one tier whose best matches lead to customers that cannot share a customer, and what
+    each of them must not join in that tier."""
+
+    def __init__(self, uf: ConstrainedUnionFind) -> None:
+        self.uf = uf
+        #: Records that cannot choose, with the clusters (roots at the start of the tier) they reach.
+        self.undecided: dict[int, set[int]] = {}
+        #: Records whose tie the legal form broke, with their forms.
+        self.by_form: dict[int, frozenset[str]] = {}
+        self.flagged: set[int] = set()
+        self._room: dict[int, dict[int, int]] = {}
+        self._undecided_roots: set[int] | None = None
+
+    def keeps_apart(self, a: int, b: int) -> bool:
+        find = self.uf.find
+        return (a in self.flagged and self._refuses(a, find(b))) or (
+            b in self.flagged and self._refuses(b, find(a))
+        )
+
+    def _refuses(self, record: int, target: int) -> bool:
+        uf = self.uf
+        if target == uf.find(record):
+            return False
+        forms = self.by_form.get(record)
+        if forms is not None:
+            # A customer stating another legal form: the form decided against it.
+            stated = uf.forms.get(target)
+            return stated is not None and forms.isdisjoint(stated) and target in uf.counts
+        if self._undecided_roots is None:
+            self._undecided_roots = {uf.find(r) for r in self.undecided}
+        if target in self._undecided_roots:
+            return True  # two records that each cannot choose are not joined to each other either
+        # A cluster that cannot share a customer with one of the candidates would decide the tie.
+        counted = uf.counts.get(target)
+        if counted:
+            room = self._room.get(record)
+            if room is None:
+                candidates = {uf.find(t) for t in self.undecided[record]}
+                room = self._room[record] = _fewest(uf, _torn(uf, candidates))
+            limits = uf.limits
+            if any(g in counted and counted[g] + fewest > limits[g] for g, fewest in room.items()):
+                return True
+        return target in uf.sides and any(
+            uf.why_not(target, uf.find(t)) == "split" for t in self.undecided[record]
+        )
+
+
+def _fewest(uf: ConstrainedUnionFind, clusters: set[int]) -> dict[int, int]:
+    """Per limited group: the fewest records of it among those of ``clusters`` that hold any."""
+    fewest: dict[int, int] = {}
+    for cluster in clusters:
+        for group, count in uf.counts.get(uf.find(cluster), {}).items():
+            if count < fewest.get(group, count + 1):
+                fewest[group] = count
+    return fewest
+
+
+def _ties(uf: ConstrainedUnionFind, tier: list[Edge], groups: list[list[int]]) -> _Ties:
+    """Merge protection for one tier: records whose best matches lead to clusters that cannot be merged with
+    each other, resolved by the legal form where it can be."""
     find, parent, counts, sides = uf.find, uf.parent, uf.counts, uf.sides
     # Per record: its best score in this tier and the constrained clusters reached with it. Only clusters
     # holding limited records or split sides can ever be incompatible. (The hot loop of clustering: the
@@ -273,10 +348,32 @@ def _ambiguous(uf: ConstrainedUnionFind, tier: list[Edge], groups: list[list[int
                 best[member] = (1.0, targets)
             elif abs(1.0 - current[0]) <= _EPSILON:
                 current[1].update(targets)
-    ambiguous: set[int] = set()
+    ties = _Ties(uf)
+    forms = uf.forms
     for record, (_, targets) in best.items():
-        if len(targets) < 2:
+        if len(targets) < 2 or not any(
+            uf.why_not(x, y) for x, y in itertools.combinations(sorted(targets), 2)
+        ):
             continue
-        if any(uf.why_not(x, y) for x, y in itertools.combinations(sorted(targets), 2)):
-            ambiguous.add(record)
-    return ambiguous
+        own_root = find(record)
+        own_forms = forms.get(own_root)
+        # Only customer records (of limited sources) break a tie by their legal form: a marketing member
+        # naming an existing company's exact name and form is as often a lead of another company.
+        if own_forms and own_root in counts:
+            other_form = {t for t in targets if (f := forms.get(t)) is not None and own_forms.isdisjoint(f)}
+            rest = sorted(targets - other_form)
+            if other_form and rest and not any(uf.why_not(x, y) for x, y in itertools.combinations(rest, 2)):
+                ties.by_form[record] = own_forms
+                continue
+        ties.undecided[record] = targets
+    ties.flagged = set(ties.by_form) | set(ties.undecided)
+    return ties
+
+
+def _torn(uf: ConstrainedUnionFind, targets: set[int]) -> set[int]:
+    """The clusters among ``targets`` that cannot share a customer with another of them."""
+    torn: set[int] = set()
+    for x, y in itertools.combinations(sorted(targets), 2):
+        if uf.why_not(x, y):
+            torn.update((x, y))
+    return torn

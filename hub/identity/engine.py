@@ -233,6 +233,7 @@ class Engine:
             groups=groups,
             must_link=must,
             splits=splits,
+            forms=[p.norm.get("legal_form") for p in profiles],
         )
         clusters = self._explain(profiles, clustering, carried, anchor_rank)
         stats.clustering = clustering.stats

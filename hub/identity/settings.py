@@ -29,6 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 #: Attributes a criterion may compare (see ``hub.identity.attributes`` for where each comes from).
 ATTRIBUTES: dict[str, str] = {
     "company_name": "the organisation's name and legal name (a marketing member's company field)",
+    "legal_form": "the legal form the name states (GmbH, Inc., SARL ...), one spelling per form",
     "email": "e-mail addresses of the record and of its contacts",
     "email_domain": "domains of those e-mail addresses, webmail providers excluded",
     "website_domain": "the website's host name without www",
@@ -131,6 +132,12 @@ DEFAULT_RULES: tuple[MatchRule, ...] = (
         name="name_and_domain",
         criteria=(_criterion("company_name", "fuzzy", 0.85), _criterion("domain")),
         description="A similar company name and the same company web / e-mail domain.",
+    ),
+    MatchRule(
+        name="phone_and_domain",
+        criteria=(_criterion("phone"), _criterion("domain")),
+        description="A shared phone number and the same company web / e-mail domain (a person known only by "
+        "their work address and direct line).",
     ),
     MatchRule(
         name="email",

@@ -24,7 +24,7 @@ from .tables import IdentityRecord, IdentityRun, IdentityWatermark
 
 #: Bump when a normalizer changes what it returns: stored normalized values are then stale and the next
 #: run re-reads everything.
-NORMALIZATION_VERSION = 1
+NORMALIZATION_VERSION = 2
 _BATCH = 2000
 
 

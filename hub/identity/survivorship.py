@@ -19,9 +19,9 @@ from typing import Any
 
 from adapters.sdk import Address, CustomerRecord
 
+from .company_names import normalize_company_name
 from .normalize import (
     fold,
-    normalize_company_name,
     normalize_country,
     normalize_email,
     normalize_phone,
