@@ -13,9 +13,9 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
-from starlette.staticfiles import StaticFiles
 
 from schema import build_schema
+from schema.static_files import PrecompressedStaticFiles
 from schema.view import GRAPHIQL_ASSETS_DIR, GRAPHIQL_ASSETS_PATH, GraphQLView
 
 from .config import HubSettings
@@ -62,7 +62,7 @@ def create_app(settings: HubSettings | None = None, *, hub: Hub | None = None) -
     async def health(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
-    graphiql_assets = Mount(GRAPHIQL_ASSETS_PATH, app=StaticFiles(directory=GRAPHIQL_ASSETS_DIR))
+    graphiql_assets = Mount(GRAPHIQL_ASSETS_PATH, app=PrecompressedStaticFiles(directory=GRAPHIQL_ASSETS_DIR))
     return Starlette(
         routes=[
             Route("/graphql", view, methods=["GET", "POST"]),

@@ -70,7 +70,26 @@ async def test_every_asset_is_served_openly_and_matches_its_integrity_hash(hub: 
             assert response.headers["content-type"].split(";")[0] in CONTENT_TYPES[tag], url
             assert sha384(response.content) == integrity, url
             head = await anonymous.head(url)
-            assert head.status_code == 200 and head.headers["content-length"] == str(len(response.content))
+            # HEAD announces what GET sends (for a precompressed file: the compressed length)
+            assert (
+                head.status_code == 200
+                and head.headers["content-length"] == response.headers["content-length"]
+            )
+
+
+async def test_a_precompressed_asset_reaches_clients_with_or_without_gzip(hub: Hub) -> None:
+    """graphiql.min.js is stored gzipped: browsers get those bytes as they are, other clients the original."""
+    (url, integrity) = next(
+        (u, i) for _, u, i in ASSET.findall(await graphiql_page(hub)) if u.endswith("graphiql.min.js")
+    )
+    async with api_client(hub, key=None) as anonymous:
+        gzipped = await anonymous.get(url, headers={"Accept-Encoding": "gzip"})
+        assert gzipped.headers["content-encoding"] == "gzip" and gzipped.headers["vary"] == "Accept-Encoding"
+        assert int(gzipped.headers["content-length"]) < len(gzipped.content)  # sent compressed
+        plain = await anonymous.get(url, headers={"Accept-Encoding": "identity"})
+        assert "content-encoding" not in plain.headers
+        assert int(plain.headers["content-length"]) == len(plain.content)
+        assert sha384(gzipped.content) == sha384(plain.content) == integrity
 
 
 async def test_each_vendored_package_ships_its_licence() -> None:
