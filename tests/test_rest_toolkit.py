@@ -48,7 +48,7 @@ from adapters.sdk.rest import (
     redact_url,
 )
 from tests.support.helpdesk import INVOICES, ORGS, TOKEN, USERS, DeskAdapter, build_app, desk_adapter
-from tests.support.http_server import black_hole, closed_port, serve_app
+from tests.support.http_server import black_hole, closed_port, hang_up, serve_app
 from tests.support.rest_upstreams import faulty_app
 
 CUSTOMER = EntityMapping(Entity.CUSTOMER, {"external_id": "id", "name": "name"})
@@ -288,6 +288,45 @@ async def test_refused_connections_and_silence_map_to_unavailable_and_timeout() 
             await scan_ids(silent, Entity.CUSTOMER)
         assert time.perf_counter() - started < 2
         await silent.aclose()
+
+
+async def test_a_source_that_hangs_up_is_unavailable_not_timed_out() -> None:
+    async with hang_up() as url:
+        adapter = one_endpoint_adapter(url, "/items", timeout_seconds=5)
+        started = time.perf_counter()
+        with pytest.raises(UpstreamUnavailableError) as caught:
+            await scan_ids(adapter, Entity.CUSTOMER)
+        assert time.perf_counter() - started < 2
+        assert not isinstance(caught.value, UpstreamTimeoutError)
+        assert "timed out" not in str(caught.value)
+        await adapter.aclose()
+
+
+async def test_request_urls_are_the_ones_httpx_would_build() -> None:
+    """The client joins base URL, path and parameters itself (one URL parse per request); the result must
+    be what httpx's own joining gives, for relative paths under a base path, quoting, repeated parameters
+    and links that bring a query of their own."""
+    seen: list[str] = []
+    transport = httpx.MockTransport(lambda request: seen.append(str(request.url)) or httpx.Response(200, json={}))
+    base = "http://api.test/v3/company/42"
+    client = UpstreamClient(base, source="one", transport=transport)
+    reference = httpx.AsyncClient(base_url=base)
+    cases = [
+        PageRequest("/query", {"query": "select * from Invoice where CustomerRef in ('1', '2') MAXRESULTS 5"}),
+        PageRequest("items", {"id": ["1", "2"], "q": "ä&b=c #x"}),
+        PageRequest("/plain"),
+        PageRequest("http://api.test/v3/company/42/query?page=2", {"size": "10"}),
+        PageRequest("/query?page=2&size=5", {"size": "10"}),
+    ]
+    for request in cases:
+        await client.send(request)
+        query = [(k, v) for k, values in request.params.items() for v in ([values] if isinstance(values, str) else values)]
+        expected = httpx.URL(str(reference.build_request("GET", request.url).url))
+        expected = expected.copy_merge_params(httpx.QueryParams(query)) if query else expected
+        assert httpx.URL(seen[-1]) == expected, request
+        assert httpx.URL(seen[-1]).params == expected.params
+    await client.aclose()
+    await reference.aclose()
 
 
 async def test_error_messages_never_show_credentials(faulty_url: str) -> None:

@@ -49,9 +49,9 @@ def _chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
         yield items[start : start + size]
 
 
-async def _interrupt_after(driver_connection: Any, delay: float) -> None:
-    await asyncio.sleep(delay)
-    await driver_connection.interrupt()
+def _interrupt(driver_connection: Any) -> None:
+    # Only when the deadline fires does the interruption need a task of its own.
+    asyncio.ensure_future(driver_connection.interrupt())
 
 
 class SQLAdapter(Adapter[SQLConfig]):
@@ -116,7 +116,9 @@ class SQLAdapter(Adapter[SQLConfig]):
         # An aiosqlite query runs in its connection's thread and ignores task cancellation; interrupting
         # the SQLite connection is what really stops it at query_timeout_s.
         raw = await conn.get_raw_connection()
-        watchdog = asyncio.create_task(_interrupt_after(raw.driver_connection, self.config.query_timeout_s))
+        watchdog = asyncio.get_running_loop().call_later(
+            self.config.query_timeout_s, _interrupt, raw.driver_connection
+        )
         try:
             return list((await conn.execute(statement, parameters)).mappings().all())
         finally:
@@ -234,8 +236,8 @@ class SQLAdapter(Adapter[SQLConfig]):
         params = await self._key_params(query, list(dict.fromkeys(keys)))
         found: dict[str, CanonicalRecord] = {}
         for chunk in _chunks(list(params.values()), self._chunk_size(query)):
-            statement = query.base_select().where(query.key_in(chunk))
-            for row in await self._rows(entity, statement):
+            statement, parameters = query.lookup(chunk)
+            for row in await self._rows(entity, statement, parameters):
                 found[query.key_of(row)] = query.record(self.source, row)
         wanted = [query.split_key(key) for key in keys]
         return [found.get(KEY_SEPARATOR.join(parts)) if parts else None for parts in wanted]
@@ -244,13 +246,12 @@ class SQLAdapter(Adapter[SQLConfig]):
         self, entity: Entity, by_field: str, values: Sequence[str]
     ) -> list[list[CanonicalRecord]]:
         query = self._query(entity, by_field)
-        column = query.field_columns[by_field]
         wanted = list(dict.fromkeys(value.strip() for value in values))
         params = await self._value_params(query, by_field, wanted)
         groups: dict[str, list[CanonicalRecord]] = {}
         for chunk in _chunks(params, self._chunk_size(query)):
-            statement = query.base_select().where(column.in_(chunk)).order_by(*query.ordering())
-            for row in await self._rows(entity, statement):
+            statement, parameters = query.related(by_field, chunk)
+            for row in await self._rows(entity, statement, parameters):
                 groups.setdefault(key_text(row[by_field]), []).append(query.record(self.source, row))
         return [list(groups.get(value.strip(), ())) for value in values]
 

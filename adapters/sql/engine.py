@@ -65,6 +65,9 @@ def _sqlite_engine(config: SQLConfig) -> AsyncEngine:
         url,
         isolation_level="AUTOCOMMIT",
         connect_args={"timeout": config.query_timeout_s},  # sqlite3's busy timeout
+        # Autocommit and query_only: a returned connection holds no transaction, so the pool's rollback
+        # on return (a hop to the connection's thread per query) has nothing to reset.
+        pool_reset_on_return=None,
         **({} if in_memory else _pool_options(config)),
     )
     wal = config.sqlite_wal and not in_memory

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy import (
@@ -17,6 +18,7 @@ from sqlalchemy import (
     ColumnElement,
     FromClause,
     Select,
+    bindparam,
     column,
     literal,
     literal_column,
@@ -41,6 +43,8 @@ KEY_SEPARATOR = ":"
 
 #: Result label of the ``updated_at:`` marker in a type probe.
 CHANGED_AT_LABEL = "__changed_at"
+#: The expanding parameter of a batch read: the keys, or the relation values, of one chunk.
+_VALUES = "__values"
 
 
 def key_label(position: int) -> str:
@@ -114,9 +118,39 @@ class EntityQuery:
 
     def base_select(self) -> Select[Any]:
         """Every key column and mapped field, labelled, from the entity's table or query."""
+        return self._base
+
+    # Statements are immutable: built once per entity (and relation), run with new parameters. Building
+    # one costs more CPU than SQLAlchemy's compiled-statement cache saves on a small batch.
+    @cached_property
+    def _base(self) -> Select[Any]:
         keys = [col.label(key_label(i)) for i, col in enumerate(self.key_columns)]
         values = [col.label(name) for name, col in self.field_columns.items()]
         return select(*keys, *values).select_from(self.source)
+
+    @cached_property
+    def _by_single_key(self) -> Select[Any]:
+        return self._base.where(self.key_columns[0].in_(bindparam(_VALUES, expanding=True)))
+
+    def lookup(self, keys: Sequence[tuple[Any, ...]]) -> tuple[Select[Any], dict[str, Any] | None]:
+        """The statement reading the rows of ``keys`` (each a tuple of key column values), with its
+        parameters."""
+        if len(self.key_columns) == 1:
+            return self._by_single_key, {_VALUES: [key[0] for key in keys]}
+        return self._base.where(self.key_in(keys)), None
+
+    def related(self, by_field: str, values: Sequence[Any]) -> tuple[Select[Any], dict[str, Any]]:
+        """The statement reading the rows whose ``by_field`` is one of ``values``, in the declared order."""
+        statement = self._by_field.get(by_field)
+        if statement is None:
+            column = self.field_columns[by_field]
+            statement = self._base.where(column.in_(bindparam(_VALUES, expanding=True)))
+            statement = self._by_field[by_field] = statement.order_by(*self.ordering())
+        return statement, {_VALUES: list(values)}
+
+    @cached_property
+    def _by_field(self) -> dict[str, Select[Any]]:
+        return {}
 
     def ordering(self) -> list[ColumnElement[Any]]:
         """The declared ``order_by`` (NULLs last on every dialect), then the key as a stable tie-break."""

@@ -1,6 +1,6 @@
 """Real HTTP servers for tests on 127.0.0.1: ``serve_app`` (the adapter SDK's ``serve_asgi``, so there is
-one way to serve an app in-process), a listener that never answers (for timeouts) and a port nobody listens
-on (for refused connections)."""
+one way to serve an app in-process), a listener that never answers (for timeouts), one that hangs up on every
+request and a port nobody listens on (for refused connections)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 
 from adapters.sdk.asgi_server import serve_asgi as serve_app
 
-__all__ = ["black_hole", "closed_port", "serve_app"]
+__all__ = ["black_hole", "closed_port", "hang_up", "serve_app"]
 
 
 def _bound_socket() -> socket.socket:
@@ -38,6 +38,24 @@ async def black_hole() -> AsyncIterator[str]:
     finally:
         for writer in held:
             writer.close()
+        server.close()
+        await server.wait_closed()
+
+
+@contextlib.asynccontextmanager
+async def hang_up() -> AsyncIterator[str]:
+    """A listener that reads the request line and closes the connection without a word; yields its URL."""
+
+    async def drop(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(ConnectionError):
+            await reader.readline()
+        writer.close()
+
+    server = await asyncio.start_server(drop, sock=_bound_socket())
+    port = server.sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
         server.close()
         await server.wait_closed()
 

@@ -24,6 +24,7 @@ from ..errors import (
     UpstreamTimeoutError,
     UpstreamUnavailableError,
 )
+from .transport import UpstreamTransport
 
 #: Query parameters; a sequence value is sent as a repeated parameter (``?id=1&id=2``).
 Params: TypeAlias = Mapping[str, "str | Sequence[str]"]
@@ -127,6 +128,8 @@ class UpstreamClient:
         self._transport = transport
         self._gate = asyncio.Semaphore(max_concurrency)
         self._client: httpx.AsyncClient | None = None
+        base = str(httpx.URL(base_url))
+        self._base_prefix = base if base.endswith("/") else base + "/"
 
     @property
     def client(self) -> httpx.AsyncClient:
@@ -136,7 +139,7 @@ class UpstreamClient:
                 auth=self._auth,
                 timeout=self._timeout,
                 headers={"Accept": "application/json", **self._headers},
-                transport=self._transport,
+                transport=self._transport or UpstreamTransport(),
                 follow_redirects=True,  # httpx drops Authorization when a redirect leaves the origin
             )
         return self._client
@@ -149,6 +152,15 @@ class UpstreamClient:
         base = httpx.URL(self.base_url)
         base_path = base.raw_path if base.raw_path.endswith(b"/") else base.raw_path + b"/"
         return base.copy_with(raw_path=base_path + target.raw_path.lstrip(b"/"))
+
+    def _target(self, request: PageRequest) -> httpx.URL:
+        """The absolute request URL, parsed once: httpx would otherwise parse and re-validate it for the
+        base-URL join, the parameter merge and the request model in turn (a third of its CPU per call)."""
+        if "?" in request.url:  # a link that has a query of its own: httpx merges the params into it
+            return _with_query(request)
+        url = request.url if "://" in request.url else self._base_prefix + request.url.lstrip("/")
+        query = _query_pairs(request.params)
+        return httpx.URL(f"{url}?{httpx.QueryParams(query)}" if query else url)
 
     async def aclose(self) -> None:
         if self._client is not None:
@@ -180,7 +192,9 @@ class UpstreamClient:
         async with self._gate:
             self.requests_sent += 1
             try:
-                return await self.client.request(request.method, _with_query(request), json=request.json_body)
+                return await self.client.request(
+                    request.method, self._target(request), json=request.json_body
+                )
             except AdapterError as exc:  # raised by an authenticator's own flow
                 exc.source = exc.source or self.source
                 exc.entity = exc.entity or entity
@@ -239,13 +253,18 @@ def _where(response: httpx.Response) -> str:
     return f"{response.request.method} {redact_url(response.url)}"
 
 
-def _with_query(request: PageRequest) -> httpx.URL:
-    """The request URL with its params merged in (httpx would replace a query the URL already has)."""
+def _query_pairs(params: Params) -> list[tuple[str, str | int | float | bool | None]]:
     query: list[tuple[str, str | int | float | bool | None]] = []
-    for name, value in request.params.items():
+    for name, value in params.items():
         if isinstance(value, str):
             query.append((name, value))
         else:
             query.extend((name, item) for item in value)
+    return query
+
+
+def _with_query(request: PageRequest) -> httpx.URL:
+    """The request URL with its params merged in (httpx would replace a query the URL already has)."""
+    query = _query_pairs(request.params)
     url = httpx.URL(request.url)
     return url.copy_merge_params(httpx.QueryParams(query)) if query else url
