@@ -147,11 +147,7 @@ class UpstreamClient:
     def absolute_url(self, url: str | httpx.URL) -> httpx.URL:
         """``url`` resolved the way the client resolves it: relative URLs extend the base URL's path."""
         target = httpx.URL(str(url))
-        if target.is_absolute_url:
-            return target
-        base = httpx.URL(self.base_url)
-        base_path = base.raw_path if base.raw_path.endswith(b"/") else base.raw_path + b"/"
-        return base.copy_with(raw_path=base_path + target.raw_path.lstrip(b"/"))
+        return target if target.is_absolute_url else httpx.URL(self._base_prefix + str(url).lstrip("/"))
 
     def _target(self, request: PageRequest) -> httpx.URL:
         """The absolute request URL, parsed once: httpx would otherwise parse and re-validate it for the
