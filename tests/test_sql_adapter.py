@@ -12,8 +12,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import aiosqlite
 import pytest
 import yaml
+from sqlalchemy import DateTime, Numeric, bindparam, column, literal_column, select, table
+from sqlalchemy.dialects.sqlite import aiosqlite as sqlite_aiosqlite
 from sqlalchemy.engine import make_url
 
 from adapters.sdk import (
@@ -27,6 +30,7 @@ from adapters.sdk import (
 )
 from adapters.sdk.testing import AdapterConformance, ConformanceExpectations
 from adapters.sql import SchemaMismatchError, SQLAdapter, SQLConfig
+from adapters.sql.driver_reads import DriverRead
 
 from .support.servers import fresh_pg_database
 from .support.sql_erp import BASE, COMPANIES, ENTITIES, ROWS, endless_query, load_postgres, load_sqlite
@@ -134,6 +138,60 @@ async def test_find_related_aligns_duplicates_and_unknown_values(adapter: SQLAda
         _orders_of(3),
         ["10"],
     ]
+
+
+async def test_sqlite_batch_reads_take_one_call_to_the_driver(
+    make_adapter: MakeAdapter, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if not db_url.startswith("sqlite"):
+        pytest.skip("SQLite only: PostgreSQL reads go through SQLAlchemy's asyncpg dialect")
+    adapter = make_adapter()
+    statements: list[str] = []
+    fetch_all = aiosqlite.Connection.execute_fetchall
+
+    async def counted(self: aiosqlite.Connection, sql: str, parameters: Any = None) -> Any:
+        statements.append(sql)
+        return await fetch_all(self, sql, parameters)
+
+    monkeypatch.setattr(aiosqlite.Connection, "execute_fetchall", counted)
+    for _ in range(2):  # compiled once, run again with other values
+        customers = await adapter.get_many(Entity.CUSTOMER, ["3", "nope", "7"])
+        orders = await adapter.find_related(Entity.ORDER, "customer_external_id", ["7", "3"])
+        assert [c.external_id if c else None for c in customers] == ["3", None, "7"]
+        assert [[o.external_id for o in group] for group in orders] == [_orders_of(7), _orders_of(3)]
+    assert len(statements) == 4 and adapter.queries_executed == 4
+    # Composite keys build their statement per call: SQLAlchemy runs those, with the same results.
+    lines = await adapter.get_many(Entity.ORDER_LINE, ["21:1", "21:2"])
+    assert [r.external_id if r else None for r in lines] == ["21:1", "21:2"] and len(statements) == 4
+
+
+def test_driver_reads_leave_statements_that_need_type_processing_to_sqlalchemy() -> None:
+    dialect = sqlite_aiosqlite.dialect()
+    rows = table("t", column("id"), column("name"))
+    untyped = select(rows.c.id.label("k"), rows.c.name.label("name")).where(
+        rows.c.id.in_(bindparam("values", expanding=True))
+    )
+    read = DriverRead.compile(untyped, dialect)
+    assert read is not None and read.labels == ("k", "name")
+    expanded = read.compiled.construct_expanded_state({"values": [1, 2, 3]})
+    assert expanded.positional_parameters == (1, 2, 3)
+    typed_result = select(literal_column("amount", Numeric(10, 2)).label("amount")).select_from(rows)
+    typed_bind = select(rows.c.id).where(rows.c.id == bindparam("since", type_=DateTime()))
+    same_label = select(rows.c.id.label("x"), rows.c.name.label("x"))
+    for statement in (typed_result, typed_bind, same_label):
+        assert DriverRead.compile(statement, dialect) is None
+
+
+async def test_a_broken_mapped_expression_is_a_typed_error_on_every_read(make_adapter: MakeAdapter) -> None:
+    broken = {"customer_external_id": "company_id", "total": {"expr": "amount + * 1"}}
+    adapter = make_adapter(entities={"order": {"table": "orders", "key": "id", "fields": broken}})
+    for read in (
+        adapter.get_many(Entity.ORDER, ["10"]),
+        adapter.find_related(Entity.ORDER, "customer_external_id", ["1"]),
+    ):
+        with pytest.raises(SchemaMismatchError, match="rejected the SQL") as caught:
+            await read
+        assert "SELECT" not in caught.value.message.upper()
 
 
 async def test_batches_larger_than_batch_size_are_split(make_adapter: MakeAdapter) -> None:

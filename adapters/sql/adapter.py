@@ -17,7 +17,6 @@ from typing import Any, ClassVar, TypeVar
 
 from sqlalchemy import ColumnElement, Executable, Select, String, case, cast, func, literal, text
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.types import DateTime
 
@@ -31,9 +30,10 @@ from adapters.sdk.types import ExternalId
 
 from .aggregates import AggregateStatement
 from .config import SQLConfig
+from .driver_reads import DriverRead
 from .engine import create_engine
 from .errors import translate
-from .statements import CHANGED_AT_LABEL, KEY_SEPARATOR, EntityQuery, key_label
+from .statements import CHANGED_AT_LABEL, KEY_SEPARATOR, EntityQuery, Row, key_label
 from .values import PG_TEXT_TYPES, key_text, pg_key_parser, sqlite_timestamp_text
 
 logger = logging.getLogger(__name__)
@@ -49,9 +49,15 @@ def _chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
         yield items[start : start + size]
 
 
+#: Interruptions in flight: the loop keeps only weak references to tasks.
+_interruptions: set[asyncio.Future[None]] = set()
+
+
 def _interrupt(driver_connection: Any) -> None:
     # Only when the deadline fires does the interruption need a task of its own.
-    asyncio.ensure_future(driver_connection.interrupt())
+    task = asyncio.ensure_future(driver_connection.interrupt())
+    _interruptions.add(task)
+    task.add_done_callback(_interruptions.discard)
 
 
 class SQLAdapter(Adapter[SQLConfig]):
@@ -77,6 +83,8 @@ class SQLAdapter(Adapter[SQLConfig]):
         self._engine = create_engine(config)
         #: Aggregate statements by (entity, by_field, measures, group_by): built once, run with new values.
         self._aggregates: dict[tuple[Any, ...], AggregateStatement] = {}
+        #: SQLite: the reused statements compiled for the driver (``None``: SQLAlchemy must run it).
+        self._driver_reads: dict[Executable, DriverRead | None] = {}
 
     @property
     def mappings(self) -> Mapping[Entity, EntityMapping]:
@@ -108,21 +116,35 @@ class SQLAdapter(Adapter[SQLConfig]):
         return error
 
     async def _run(
-        self, conn: AsyncConnection, statement: Executable, parameters: Mapping[str, Any] | None = None
-    ) -> list[RowMapping]:
+        self,
+        conn: AsyncConnection,
+        statement: Executable,
+        parameters: Mapping[str, Any] | None = None,
+        *,
+        reused: bool = False,
+    ) -> Sequence[Row]:
         self.queries_executed += 1
         if self._dialect != "sqlite":
             return list((await conn.execute(statement, parameters)).mappings().all())
         # An aiosqlite query runs in its connection's thread and ignores task cancellation; interrupting
         # the SQLite connection is what really stops it at query_timeout_s.
-        raw = await conn.get_raw_connection()
-        watchdog = asyncio.get_running_loop().call_later(
-            self.config.query_timeout_s, _interrupt, raw.driver_connection
-        )
+        driver = (await conn.get_raw_connection()).driver_connection
+        watchdog = asyncio.get_running_loop().call_later(self.config.query_timeout_s, _interrupt, driver)
         try:
+            read = self._driver_read(statement) if reused else None
+            if read is not None:
+                return await read.fetch(driver, parameters)
             return list((await conn.execute(statement, parameters)).mappings().all())
         finally:
             watchdog.cancel()
+
+    def _driver_read(self, statement: Executable) -> DriverRead | None:
+        # Keyed by the statement object: only statements built once per entity are passed as reused.
+        if statement in self._driver_reads:
+            return self._driver_reads[statement]
+        read = DriverRead.compile(statement, self._engine.dialect) if isinstance(statement, Select) else None
+        self._driver_reads[statement] = read
+        return read
 
     async def _describe(self, conn: AsyncConnection, statement: Select[Any]) -> dict[str, int]:
         """PostgreSQL result column type oids of ``statement``, by label: prepared, never executed."""
@@ -152,10 +174,16 @@ class SQLAdapter(Adapter[SQLConfig]):
         raise AssertionError("unreachable")
 
     async def _rows(
-        self, entity: Entity | None, statement: Executable, parameters: Mapping[str, Any] | None = None
-    ) -> list[RowMapping]:
+        self,
+        entity: Entity | None,
+        statement: Executable,
+        parameters: Mapping[str, Any] | None = None,
+        *,
+        reused: bool = False,
+    ) -> Sequence[Row]:
+        """The rows of ``statement``; ``reused`` marks a statement built once and run many times."""
         return await self._on_connection(
-            entity, partial(self._run, statement=statement, parameters=parameters)
+            entity, partial(self._run, statement=statement, parameters=parameters, reused=reused)
         )
 
     # -- parameters ---------------------------------------------------------------------------------
@@ -237,7 +265,9 @@ class SQLAdapter(Adapter[SQLConfig]):
         found: dict[str, CanonicalRecord] = {}
         for chunk in _chunks(list(params.values()), self._chunk_size(query)):
             statement, parameters = query.lookup(chunk)
-            for row in await self._rows(entity, statement, parameters):
+            # Without parameters the statement was built for these keys alone (composite keys).
+            rows = await self._rows(entity, statement, parameters, reused=parameters is not None)
+            for row in rows:
                 found[query.key_of(row)] = query.record(self.source, row)
         wanted = [query.split_key(key) for key in keys]
         return [found.get(KEY_SEPARATOR.join(parts)) if parts else None for parts in wanted]
@@ -251,7 +281,7 @@ class SQLAdapter(Adapter[SQLConfig]):
         groups: dict[str, list[CanonicalRecord]] = {}
         for chunk in _chunks(params, self._chunk_size(query)):
             statement, parameters = query.related(by_field, chunk)
-            for row in await self._rows(entity, statement, parameters):
+            for row in await self._rows(entity, statement, parameters, reused=True):
                 groups.setdefault(key_text(row[by_field]), []).append(query.record(self.source, row))
         return [list(groups.get(value.strip(), ())) for value in values]
 
@@ -278,7 +308,7 @@ class SQLAdapter(Adapter[SQLConfig]):
         params = await self._value_params(query, by_field, wanted)
         found: dict[str, list[Aggregate]] = {}
         for chunk in _chunks(params, self._chunk_size(query)):
-            rows = await self._rows(entity, statement.select_values, statement.parameters(chunk))
+            rows = await self._rows(entity, statement.select_values, statement.parameters(chunk), reused=True)
             for value, aggregate in statement.read(rows):
                 groups = found.get(value)
                 if groups is None:

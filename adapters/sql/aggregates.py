@@ -28,11 +28,10 @@ from sqlalchemy import (
     literal,
     select,
 )
-from sqlalchemy.engine import RowMapping
 
 from adapters.sdk.aggregate import Aggregate, AggregateValue, GroupValue, Measure, field_type
 
-from .statements import EntityQuery
+from .statements import EntityQuery, Row
 from .values import key_text
 
 #: SQLite sums whole units of 10**-SQLITE_SUM_DECIMALS (see the module docstring).
@@ -120,7 +119,7 @@ class AggregateStatement:
             .group_by(self.by_column, *grouped)
         )
 
-    def read(self, rows: Sequence[RowMapping]) -> Iterator[tuple[str, Aggregate]]:
+    def read(self, rows: Sequence[Row]) -> Iterator[tuple[str, Aggregate]]:
         """(relation value as text, its aggregate) per row."""
         # Column by column: a bulk read turns thousands of rows per statement, and one comprehension per
         # column costs far less than a handful of calls per row.
@@ -133,7 +132,7 @@ class AggregateStatement:
         values = zip(*measure_columns, strict=True)
         return zip(keys, map(Aggregate, groups, values), strict=True)
 
-    def _group_column(self, position: int, rows: Sequence[RowMapping]) -> list[GroupValue]:
+    def _group_column(self, position: int, rows: Sequence[Row]) -> list[GroupValue]:
         name = self.group_names[position]
         if self.group_columns[position] is None:
             constant = self.query.spec.constants.get(name)
@@ -145,7 +144,7 @@ class AggregateStatement:
             for raw in [row[label] for row in rows]
         ]
 
-    def _measure_column(self, position: int, rows: Sequence[RowMapping]) -> list[AggregateValue]:
+    def _measure_column(self, position: int, rows: Sequence[Row]) -> list[AggregateValue]:
         measure, label = self.measures[position], _measure_label(position)
         raws = [row[label] for row in rows]
         if measure.field is None:

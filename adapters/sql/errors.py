@@ -8,6 +8,7 @@ masked, and never from ``str(exc)``.
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import Sequence
 
 from sqlalchemy import exc as sa_exc
@@ -116,9 +117,12 @@ def translate(
         return make(UpstreamUnavailableError, f"the database connection was lost: {detail}")
     if isinstance(exc, sa_exc.InterfaceError | sa_exc.DisconnectionError):
         return make(UpstreamUnavailableError, f"the database connection failed: {detail}")
-    if isinstance(exc, sa_exc.OperationalError | sa_exc.ProgrammingError):
+    # Batch reads on SQLite raise the driver's own errors (see driver_reads.py), others SQLAlchemy's.
+    if isinstance(exc, sa_exc.OperationalError | sa_exc.ProgrammingError) or isinstance(
+        driver, sqlite3.OperationalError | sqlite3.ProgrammingError
+    ):
         # SQLite reports syntax errors in mapped expressions as OperationalError
         return make(SchemaMismatchError, f"the database rejected the SQL of the {what}: {detail}")
-    if isinstance(exc, sa_exc.DBAPIError):
+    if isinstance(exc, sa_exc.DBAPIError) or isinstance(driver, sqlite3.Error):
         return make(AdapterError, f"the database failed the query: {type(driver).__name__}: {detail}")
     return make(AdapterError, f"unexpected failure talking to the database: {type(exc).__name__}")

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import Any, TypeAlias
 
 from sqlalchemy import (
     ColumnClause,
@@ -27,7 +27,6 @@ from sqlalchemy import (
     text,
     tuple_,
 )
-from sqlalchemy.engine import RowMapping
 
 from adapters.sdk.mapping import EntityMapping
 from adapters.sdk.models import CanonicalRecord, Entity
@@ -40,6 +39,9 @@ QUERY_ALIAS = "src"
 #: Composite external ids join their key columns' values with this separator.
 KEY_SEPARATOR = ":"
 
+
+#: A result row by label: SQLAlchemy's ``RowMapping``, or a plain dict from a driver read.
+Row: TypeAlias = Mapping[Any, Any]
 
 #: Result label of the ``updated_at:`` marker in a type probe.
 CHANGED_AT_LABEL = "__changed_at"
@@ -186,10 +188,10 @@ class EntityQuery:
 
     # -- rows ---------------------------------------------------------------------------------------
 
-    def key_values(self, row: RowMapping) -> tuple[Any, ...]:
+    def key_values(self, row: Row) -> tuple[Any, ...]:
         return tuple(row[key_label(i)] for i in range(len(self.key_columns)))
 
-    def key_of(self, row: RowMapping) -> str:
+    def key_of(self, row: Row) -> str:
         return KEY_SEPARATOR.join(key_text(value) for value in self.key_values(row))
 
     def split_key(self, key: str) -> tuple[str, ...] | None:
@@ -199,7 +201,7 @@ class EntityQuery:
         parts = tuple(part.strip() for part in key.split(KEY_SEPARATOR, width - 1))
         return parts if len(parts) == width else None
 
-    def record(self, source: str, row: RowMapping) -> CanonicalRecord:
+    def record(self, source: str, row: Row) -> CanonicalRecord:
         raw = {name: self.converters[name](row[name]) for name in self.field_columns}
         raw["external_id"] = self.key_of(row)
         return self.mapping.build(source, raw)
