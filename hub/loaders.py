@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.dataloader import DataLoader
 
@@ -21,6 +21,16 @@ from .store.models import CustomerLink, HubCustomer
 
 if TYPE_CHECKING:
     from .hub import Hub
+
+
+#: Customers (by id) with their links, oldest link first. Built once: building it costs more than running it
+#: on the hub database; the caller's access scope is still added to every execution (hub/security/scope.py).
+_CUSTOMERS_WITH_LINKS = (
+    select(HubCustomer, CustomerLink)
+    .outerjoin(CustomerLink, CustomerLink.hub_customer_id == HubCustomer.id)
+    .where(HubCustomer.id.in_(bindparam("ids", expanding=True)))
+    .order_by(HubCustomer.id, CustomerLink.id)
+)
 
 
 class Loaders:
@@ -82,12 +92,7 @@ class Loaders:
     async def _customers_with_links(
         session: AsyncSession, ids: Sequence[str]
     ) -> tuple[dict[str, HubCustomer], dict[str, list[CustomerLink]]]:
-        rows = await session.execute(
-            select(HubCustomer, CustomerLink)
-            .outerjoin(CustomerLink, CustomerLink.hub_customer_id == HubCustomer.id)
-            .where(HubCustomer.id.in_(ids))
-            .order_by(HubCustomer.id, CustomerLink.id)
-        )
+        rows = await session.execute(_CUSTOMERS_WITH_LINKS, {"ids": list(ids)})
         customers: dict[str, HubCustomer] = {}
         links: dict[str, list[CustomerLink]] = {}
         for customer, link in rows:
