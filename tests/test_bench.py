@@ -140,6 +140,25 @@ def test_warm_api_key_path_becomes_an_ungraded_row(monkeypatch: pytest.MonkeyPat
     assert api_key.ratio == pytest.approx(0.9)
 
 
+def test_warm_stricter_baseline_is_listed_next_to_the_graded_row(monkeypatch: pytest.MonkeyPatch) -> None:
+    figures = {
+        "hub_rps": 60.0,
+        "bare_rps": 50.0,
+        "ratio": 1.2,
+        "cached_bare_rps": 300.0,
+        "cached_ratio": 0.2,
+        "upstream": 0.0,
+        "hub_mean_latency_ms": 133.3,
+        "bare_mean_latency_ms": 160.0,
+    }
+    monkeypatch.setattr(warm, "main", _fake_main(figures, []))
+    graded, stricter, _latency, _upstream = run_one(_benchmark("warm"), quick=True)
+    assert graded.met is True and graded.ratio == pytest.approx(1.2)
+    assert "stricter" in stricter.figure and "caches" in stricter.baseline
+    assert (stricter.value, stricter.goal, stricter.met) == ("60/s", "-", None)
+    assert stricter.ratio == pytest.approx(0.2)
+
+
 def test_figures_of_an_unexpected_shape_are_still_listed(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(fanout, "main", _fake_main({"p50_ms": 60.0}, []))
     (row,) = run_one(_benchmark("fanout"), quick=True)
