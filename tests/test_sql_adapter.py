@@ -165,6 +165,22 @@ async def test_sqlite_batch_reads_take_one_call_to_the_driver(
     assert [r.external_id if r else None for r in lines] == ["21:1", "21:2"] and len(statements) == 4
 
 
+async def test_a_closed_pooled_sqlite_connection_is_replaced_on_the_next_read(
+    make_adapter: MakeAdapter, db_url: str
+) -> None:
+    if not db_url.startswith("sqlite"):
+        pytest.skip("SQLite only: the driver connection is closed behind the pool's back")
+    adapter = make_adapter(pool_size=1)
+    assert (await adapter.get_many(Entity.CUSTOMER, ["1"]))[0] is not None
+    async with adapter._engine.connect() as conn:  # the pool's only connection
+        await (await conn.get_raw_connection()).driver_connection.close()
+    for _ in range(2):
+        records = await adapter.get_many(Entity.CUSTOMER, ["1", "2"])
+        assert [r.external_id if r else None for r in records] == ["1", "2"]
+    groups = await adapter.find_related(Entity.ORDER, "customer_external_id", ["3"])
+    assert [o.external_id for o in groups[0]] == _orders_of(3)
+
+
 def test_driver_reads_leave_statements_that_need_type_processing_to_sqlalchemy() -> None:
     dialect = sqlite_aiosqlite.dialect()
     rows = table("t", column("id"), column("name"))

@@ -30,7 +30,7 @@ from adapters.sdk.types import ExternalId
 
 from .aggregates import AggregateStatement
 from .config import SQLConfig
-from .driver_reads import DriverRead
+from .driver_reads import DriverRead, connection_lost
 from .engine import create_engine
 from .errors import translate
 from .statements import CHANGED_AT_LABEL, KEY_SEPARATOR, EntityQuery, Row, key_label
@@ -132,9 +132,17 @@ class SQLAdapter(Adapter[SQLConfig]):
         watchdog = asyncio.get_running_loop().call_later(self.config.query_timeout_s, _interrupt, driver)
         try:
             read = self._driver_read(statement) if reused else None
-            if read is not None:
+            if read is None:
+                return list((await conn.execute(statement, parameters)).mappings().all())
+            try:
                 return await read.fetch(driver, parameters)
-            return list((await conn.execute(statement, parameters)).mappings().all())
+            except Exception as exc:
+                if not connection_lost(exc):
+                    raise
+                # What SQLAlchemy does for its own statements: drop the connection, and _on_connection
+                # retries once on a new one.
+                await conn.invalidate(exc)
+                raise sa_exc.DBAPIError(None, None, exc, connection_invalidated=True) from None
         finally:
             watchdog.cancel()
 

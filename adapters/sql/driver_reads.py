@@ -13,6 +13,7 @@ Anything else returns ``None`` from ``DriverRead.compile`` and runs through SQLA
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -56,3 +57,10 @@ class DriverRead:
         rows = await driver.execute_fetchall(state.statement, state.positional_parameters)
         labels = self.labels
         return [dict(zip(labels, row, strict=True)) for row in rows]
+
+
+def connection_lost(error: BaseException) -> bool:
+    """Whether ``error`` from a driver read means the pooled connection is closed for good."""
+    if isinstance(error, ValueError) and str(error) == "Connection closed":  # aiosqlite's thread has stopped
+        return True
+    return isinstance(error, sqlite3.ProgrammingError) and "closed database" in str(error)
