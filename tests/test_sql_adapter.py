@@ -144,7 +144,7 @@ async def test_sqlite_batch_reads_take_one_call_to_the_driver(
     make_adapter: MakeAdapter, db_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     if not db_url.startswith("sqlite"):
-        pytest.skip("SQLite only: PostgreSQL reads go through SQLAlchemy's asyncpg dialect")
+        pytest.skip(reason="SQLite only: PostgreSQL reads go through SQLAlchemy's asyncpg dialect")
     adapter = make_adapter()
     statements: list[str] = []
     fetch_all = aiosqlite.Connection.execute_fetchall
@@ -169,7 +169,7 @@ async def test_a_closed_pooled_sqlite_connection_is_replaced_on_the_next_read(
     make_adapter: MakeAdapter, db_url: str
 ) -> None:
     if not db_url.startswith("sqlite"):
-        pytest.skip("SQLite only: the driver connection is closed behind the pool's back")
+        pytest.skip(reason="SQLite only: the driver connection is closed behind the pool's back")
     adapter = make_adapter(pool_size=1)
     assert (await adapter.get_many(Entity.CUSTOMER, ["1"]))[0] is not None
     async with adapter._engine.connect() as conn:  # the pool's only connection
