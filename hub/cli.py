@@ -24,11 +24,13 @@ sources_app = typer.Typer(help="Inspect the configured sources.", no_args_is_hel
 identity_app = typer.Typer(help="Maintain the identity map.", no_args_is_help=True)
 db_app = typer.Typer(help="The hub's own database.", no_args_is_help=True)
 adapter_app = typer.Typer(help="Write adapters of your own.", no_args_is_help=True)
+hooks_app = typer.Typer(help="Send change notifications to a running hub.", no_args_is_help=True)
 app.add_typer(sources_app, name="sources")
 app.add_typer(identity_app, name="identity")
 app.add_typer(db_app, name="db")
 app.add_typer(adapter_app, name="adapter")
 app.add_typer(keys_app, name="keys")
+app.add_typer(hooks_app, name="hooks")
 
 ConfigOption = Annotated[
     Path,
@@ -144,6 +146,57 @@ def db_upgrade(config: ConfigOption = Path("crmhub.yaml")) -> None:
 
     _run(upgrade())
     typer.echo("database is up to date")
+
+
+@hooks_app.command("send")
+def hooks_send(
+    source: Annotated[str, typer.Argument(help="The source whose records changed.")],
+    entity: Annotated[str, typer.Option(help="Canonical entity of the records (customer, order...).")],
+    record_ids: Annotated[
+        list[str] | None,
+        typer.Option("--id", help="A changed record: its upstream id (1195) or hub id (accounting:1195)."),
+    ] = None,
+    related: Annotated[
+        list[str] | None,
+        typer.Option(help="FIELD=VALUE: the records related to VALUE changed (customer_external_id=7)."),
+    ] = None,
+    url: Annotated[str, typer.Option(help="Base URL of the running hub.")] = "http://127.0.0.1:8000",
+    config: ConfigOption = Path("crmhub.yaml"),
+) -> None:
+    """Post a signed change notification to POST /hooks/SOURCE, as the upstream (or its relay) would; the
+    hub drops the cached records it names. Exits 1 when the hub refuses it."""
+    from .hooks import send_change
+
+    try:
+        settings = load_settings(config)
+    except ConfigError as exc:
+        raise _fail(exc.message) from None
+    hook = settings.hooks.get(source)
+    if hook is None:
+        raise _fail(f"{config} configures no hook for {source!r} (hooks.{source}.secret)")
+    change: dict[str, object] = {"entity": entity}
+    if record_ids:
+        # The ids GraphQL shows are "<source>:<upstream id>"; the hook takes upstream ids.
+        change["ids"] = [i.removeprefix(f"{source}:") for i in record_ids]
+    if related:
+        grouped: dict[str, list[str]] = {}
+        for item in related:
+            field, separator, value = item.partition("=")
+            if not separator or not field or not value:
+                raise _fail(f"--related takes FIELD=VALUE, not {item!r}")
+            grouped.setdefault(field, []).append(value)
+        change["related"] = grouped
+    if "ids" not in change and "related" not in change:
+        raise _fail("name the changed records with --id or --related")
+    try:
+        status, answer = asyncio.run(send_change(url, source, hook.secret.get_secret_value(), change))
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(f"{status} {answer}")
+    if status != 200:
+        raise typer.Exit(code=1)
+    if answer.replace(" ", "") == '{"removed":0}':
+        typer.echo("(none of it was cached: nothing has read these records since they were last dropped)")
 
 
 @adapter_app.command("new")

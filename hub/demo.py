@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -35,17 +36,21 @@ SAMPLE_QUERY = (
 
 
 def demo_config(data_dir: Path, *, erp_database: Path, silos: RunningSilos | None = None) -> dict[str, Any]:
+    sources = [
+        {
+            "name": "erp",
+            "adapter": "sql",
+            "config": {"url": f"sqlite+aiosqlite:///{erp_database}", "mapping": str(ERP_MAPPING)},
+        },
+        *(rest_sources(silos) if silos is not None else []),
+    ]
     return {
         "database_url": f"sqlite+aiosqlite:///{data_dir / 'hub.sqlite'}",
         "identity": {"seed_sources": ["erp"]},
-        "sources": [
-            {
-                "name": "erp",
-                "adapter": "sql",
-                "config": {"url": f"sqlite+aiosqlite:///{erp_database}", "mapping": str(ERP_MAPPING)},
-            },
-            *(rest_sources(silos) if silos is not None else []),
-        ],
+        "sources": sources,
+        # A change hook per source (new secrets on every start, like the demo's API keys), so that
+        # ``crmhub hooks send`` can show a cached record being dropped.
+        "hooks": {source["name"]: {"secret": secrets.token_urlsafe(24)} for source in sources},
     }
 
 
@@ -155,5 +160,11 @@ async def run_demo(*, data_dir: Path, size: int, seed: int, host: str, port: int
         )
         typer.secho(f"\ncrmhub demo is running: open http://{host}:{port}/graphql", fg=typer.colors.GREEN)
         print_demo_keys(keys, f"http://{host}:{port}")
-        typer.echo(f"\nconfig: {data_dir / 'crmhub.yaml'}\ntry: {SAMPLE_QUERY}\n(Ctrl+C to stop)")
+        config = data_dir / "crmhub.yaml"
+        typer.echo(
+            f"\nconfig: {config}\ntry: {SAMPLE_QUERY}\n"
+            "tell the hub a record changed upstream (a signed POST /hooks/{source}; it drops the cached "
+            f"copy):\n  crmhub hooks send accounting --entity invoice --id <an invoice id> --config {config} "
+            f"--url http://{host}:{port}\n(Ctrl+C to stop)"
+        )
         await server.serve()

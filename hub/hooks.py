@@ -24,6 +24,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+import httpx
 import orjson
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -44,6 +45,35 @@ def sign(secret: str, timestamp: str | int, body: bytes) -> str:
     """The ``X-Crmhub-Signature`` value a sender puts on ``body`` sent at ``timestamp``."""
     digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
     return f"sha256={digest}"
+
+
+def signed_headers(secret: str, body: bytes, *, now: float | None = None) -> dict[str, str]:
+    """The headers a sender puts on ``body``: content type, timestamp and signature."""
+    timestamp = str(int(time.time() if now is None else now))
+    return {
+        "Content-Type": "application/json",
+        TIMESTAMP_HEADER: timestamp,
+        SIGNATURE_HEADER: sign(secret, timestamp, body),
+    }
+
+
+async def send_change(
+    hub_url: str, source: str, secret: str, change: dict[str, Any], *, timeout_seconds: float = 10.0
+) -> tuple[int, str]:
+    """Post ``change`` to ``{hub_url}/hooks/{source}`` signed with ``secret``: the status and body of the
+    answer. Raises ``ValueError`` when the hub cannot be reached at all."""
+    body = orjson.dumps(change)
+    target = f"{hub_url.rstrip('/')}/hooks/{source}"
+    try:
+        async with httpx.AsyncClient(timeout=timeout_seconds, trust_env=False) as client:
+            response = await client.post(target, content=body, headers=signed_headers(secret, body))
+    except httpx.InvalidURL:
+        raise ValueError(f"{hub_url!r} is not a valid URL") from None
+    except httpx.UnsupportedProtocol:
+        raise ValueError(f"{hub_url!r} is not an http(s) URL") from None
+    except httpx.HTTPError as exc:
+        raise ValueError(f"cannot reach the hub at {hub_url} ({type(exc).__name__})") from None
+    return response.status_code, response.text
 
 
 def _problem(status: int, code: str, detail: str) -> Response:
