@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 from pathlib import Path
 from typing import Annotated
@@ -195,8 +196,16 @@ def hooks_send(
     typer.echo(f"{status} {answer}")
     if status != 200:
         raise typer.Exit(code=1)
-    if answer.replace(" ", "") == '{"removed":0}':
-        typer.echo("(none of it was cached: nothing has read these records since they were last dropped)")
+    if _removed(answer) == 0:
+        typer.echo("(none of it was cached: not read since it was last dropped, or not the source's ids)")
+
+
+def _removed(answer: str) -> int | None:
+    try:
+        removed = json.loads(answer).get("removed")
+    except (ValueError, AttributeError):
+        return None
+    return removed if isinstance(removed, int) else None
 
 
 @adapter_app.command("new")

@@ -47,9 +47,9 @@ def sign(secret: str, timestamp: str | int, body: bytes) -> str:
     return f"sha256={digest}"
 
 
-def signed_headers(secret: str, body: bytes, *, now: float | None = None) -> dict[str, str]:
-    """The headers a sender puts on ``body``: content type, timestamp and signature."""
-    timestamp = str(int(time.time() if now is None else now))
+def signed_headers(secret: str, body: bytes) -> dict[str, str]:
+    """The headers a sender puts on ``body`` sent now: content type, timestamp and signature."""
+    timestamp = str(int(time.time()))
     return {
         "Content-Type": "application/json",
         TIMESTAMP_HEADER: timestamp,
