@@ -8,8 +8,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from click.testing import Result
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from hub.app import create_app
 from hub.cli import app as cli
@@ -18,7 +17,7 @@ from hub.hub import Hub
 from .support.desk_hub import attempts, desk_hub
 from .support.http_server import closed_port, serve_app
 from .support.hub import api_client, gql
-from .support.silos import SiloEnv, running_silo, silo_data
+from .support.silos import running_silo, silo_data
 
 ORGANIZATIONS = [o.id for o in silo_data().support.organizations[:2]]
 QUERY = "query($id: ID!) { customer(id: $id) { name website } }"
@@ -27,7 +26,6 @@ QUERY = "query($id: ID!) { customer(id: $id) { name website } }"
 @pytest.fixture
 async def served(erp_sqlite: Path, tmp_path: Path) -> AsyncIterator[tuple[Hub, list[str], str, Path]]:
     """A hub with a change hook for the support source, served over HTTP; its config file and URL."""
-    desk: SiloEnv
     async with (
         running_silo("support") as desk,
         desk_hub(
@@ -45,7 +43,7 @@ async def served(erp_sqlite: Path, tmp_path: Path) -> AsyncIterator[tuple[Hub, l
 
 async def _send(*args: str) -> Result:
     # The command runs its own event loop and blocks: off this loop, which serves the hub it talks to.
-    return await asyncio.to_thread(CliRunner().invoke, cli, ["hooks", "send", *args])
+    return await asyncio.to_thread(lambda: CliRunner().invoke(cli, ["hooks", "send", *args]))
 
 
 @pytest.mark.parametrize("id_form", ["upstream", "hub"])
