@@ -47,6 +47,7 @@ from adapters.sdk.rest import (
     parse_retry_after,
     redact_url,
 )
+from adapters.sdk.rest.transport import UpstreamTransport
 from tests.support.helpdesk import INVOICES, ORGS, TOKEN, USERS, DeskAdapter, build_app, desk_adapter
 from tests.support.http_server import black_hole, closed_port, hang_up, serve_app
 from tests.support.rest_upstreams import faulty_app
@@ -307,12 +308,16 @@ async def test_request_urls_are_the_ones_httpx_would_build() -> None:
     be what httpx's own joining gives, for relative paths under a base path, quoting, repeated parameters
     and links that bring a query of their own."""
     seen: list[str] = []
-    transport = httpx.MockTransport(lambda request: seen.append(str(request.url)) or httpx.Response(200, json={}))
+    transport = httpx.MockTransport(
+        lambda request: seen.append(str(request.url)) or httpx.Response(200, json={})
+    )
     base = "http://api.test/v3/company/42"
     client = UpstreamClient(base, source="one", transport=transport)
     reference = httpx.AsyncClient(base_url=base)
     cases = [
-        PageRequest("/query", {"query": "select * from Invoice where CustomerRef in ('1', '2') MAXRESULTS 5"}),
+        PageRequest(
+            "/query", {"query": "select * from Invoice where CustomerRef in ('1', '2') MAXRESULTS 5"}
+        ),
         PageRequest("items", {"id": ["1", "2"], "q": "ä&b=c #x"}),
         PageRequest("/plain"),
         PageRequest("http://api.test/v3/company/42/query?page=2", {"size": "10"}),
@@ -320,7 +325,11 @@ async def test_request_urls_are_the_ones_httpx_would_build() -> None:
     ]
     for request in cases:
         await client.send(request)
-        query = [(k, v) for k, values in request.params.items() for v in ([values] if isinstance(values, str) else values)]
+        query = [
+            (k, v)
+            for k, values in request.params.items()
+            for v in ([values] if isinstance(values, str) else values)
+        ]
         expected = httpx.URL(str(reference.build_request("GET", request.url).url))
         expected = expected.copy_merge_params(httpx.QueryParams(query)) if query else expected
         assert httpx.URL(seen[-1]) == expected, request
@@ -535,9 +544,12 @@ async def test_wrong_token_is_an_auth_error_that_hides_the_token(desk_app: Any) 
     await adapter.aclose()
 
 
-async def test_aclose_releases_the_client(desk: DeskAdapter) -> None:
+async def test_aclose_releases_the_transport(desk: DeskAdapter) -> None:
     await desk.check()
-    client = desk.http.client
+    transport = desk.http.transport
+    assert isinstance(transport, UpstreamTransport)
+    pool = transport.client
     await desk.aclose()
-    assert client.is_closed
-    assert (await desk.check()).ok  # a later call opens a fresh client rather than failing
+    assert pool.closed
+    assert (await desk.check()).ok  # a later call opens a fresh transport rather than failing
+    assert desk.http.transport is not transport

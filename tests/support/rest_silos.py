@@ -116,17 +116,28 @@ class CallLog:
         self.calls: list[tuple[str, str]] = []
 
     def watch(self, source: str, adapter: RESTAdapter[Any]) -> None:
-        async def record(request: httpx.Request) -> None:
-            if "/oauth2/" not in request.url.path:
-                self.calls.append((source, level_of(request.url)))
-
-        adapter.http.client.event_hooks["request"].append(record)
+        adapter.http.transport = _Recording(adapter.http.transport, source, self.calls)
 
     def per_level(self) -> Counter[tuple[str, str]]:
         return Counter(self.calls)
 
     def clear(self) -> None:
         self.calls.clear()
+
+
+class _Recording(httpx.AsyncBaseTransport):
+    """A transport that notes each data request before passing it on."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, source: str, calls: list[tuple[str, str]]) -> None:
+        self._inner, self._source, self._calls = inner, source, calls
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if "/oauth2/" not in request.url.path:
+            self._calls.append((self._source, level_of(request.url)))
+        return await self._inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
 
 
 def level_of(url: httpx.URL) -> str:

@@ -24,6 +24,7 @@ from ..errors import (
     UpstreamTimeoutError,
     UpstreamUnavailableError,
 )
+from .exchange import exchange
 from .transport import UpstreamTransport
 
 #: Query parameters; a sequence value is sent as a repeated parameter (``?id=1&id=2``).
@@ -99,7 +100,8 @@ class RetryPolicy:
 
 
 class UpstreamClient:
-    """One pooled ``httpx.AsyncClient`` per source, created on first use and closed by ``aclose``.
+    """The HTTP side of one source: requests built from ``PageRequest``s, sent on one pooled transport
+    (opened on first use, closed by ``aclose``) through ``exchange``, answers decoded or turned into errors.
 
     ``requests_sent`` counts every request put on the wire for data (retries included, token requests of
     an authenticator excluded), which is what tests and benchmarks use to prove batching.
@@ -123,45 +125,49 @@ class UpstreamClient:
         self.retry = retry or RetryPolicy()
         self.requests_sent = 0
         self._auth = auth
-        self._timeout = httpx.Timeout(timeout_seconds, connect=connect_timeout_seconds or timeout_seconds)
-        self._headers = dict(headers or {})
+        timeout = httpx.Timeout(timeout_seconds, connect=connect_timeout_seconds or timeout_seconds)
+        self._extensions = {"timeout": timeout.as_dict()}
+        self._headers = {"Accept": "application/json", **(headers or {})}
         self._transport = transport
         self._gate = asyncio.Semaphore(max_concurrency)
-        self._client: httpx.AsyncClient | None = None
-        base = str(httpx.URL(base_url))
-        self._base_prefix = base if base.endswith("/") else base + "/"
+        base = httpx.URL(base_url)
+        if base.userinfo:
+            # As httpx's client does: credentials in the base URL become Basic auth (unless auth is given).
+            self._auth = auth or httpx.BasicAuth(base.username, base.password)
+            base = base.copy_with(username=None, password=None)
+        prefix = str(base)
+        self._base_prefix = prefix if prefix.endswith("/") else prefix + "/"
 
     @property
-    def client(self) -> httpx.AsyncClient:
-        if self._client is None:
-            self._client = httpx.AsyncClient(
-                base_url=self.base_url,
-                auth=self._auth,
-                timeout=self._timeout,
-                headers={"Accept": "application/json", **self._headers},
-                transport=self._transport or UpstreamTransport(),
-                follow_redirects=True,  # httpx drops Authorization when a redirect leaves the origin
-            )
-        return self._client
+    def transport(self) -> httpx.AsyncBaseTransport:
+        """The transport requests go out on: the one given, else aiohttp's pool, opened on first use."""
+        if self._transport is None:
+            self._transport = UpstreamTransport()
+        return self._transport
+
+    @transport.setter
+    def transport(self, transport: httpx.AsyncBaseTransport) -> None:
+        # A wrapper around the current transport (a test recording requests, say); aclose closes it.
+        self._transport = transport
 
     def absolute_url(self, url: str | httpx.URL) -> httpx.URL:
-        """``url`` resolved the way the client resolves it: relative URLs extend the base URL's path."""
+        """``url`` resolved as requests resolve it: relative URLs extend the base URL's path."""
         target = httpx.URL(str(url))
         return target if target.is_absolute_url else httpx.URL(self._base_prefix + str(url).lstrip("/"))
 
     def _target(self, request: PageRequest) -> httpx.URL:
-        """The absolute request URL, parsed once: httpx would otherwise parse and re-validate it for the
-        base-URL join, the parameter merge and the request model in turn (a third of its CPU per call)."""
-        if "?" in request.url:  # a link that has a query of its own: httpx merges the params into it
-            return _with_query(request)
+        """The absolute request URL with its params, parsed once (URL parsing is a noticeable share of a
+        call's CPU); a query the URL already has is kept and the params are merged into it."""
         url = request.url if "://" in request.url else self._base_prefix + request.url.lstrip("/")
         query = _query_pairs(request.params)
+        if "?" in url:  # a link that has a query of its own: the params are merged into it
+            return httpx.URL(url).copy_merge_params(httpx.QueryParams(query)) if query else httpx.URL(url)
         return httpx.URL(f"{url}?{httpx.QueryParams(query)}" if query else url)
 
     async def aclose(self) -> None:
-        if self._client is not None:
-            client, self._client = self._client, None
-            await client.aclose()
+        if self._transport is not None:
+            transport, self._transport = self._transport, None
+            await transport.aclose()
 
     async def send(self, request: PageRequest, *, entity: str | None = None) -> PageResponse:
         """Send ``request`` (retrying 429s within the policy) and decode its JSON body."""
@@ -188,9 +194,14 @@ class UpstreamClient:
         async with self._gate:
             self.requests_sent += 1
             try:
-                return await self.client.request(
-                    request.method, self._target(request), json=request.json_body
+                outgoing = httpx.Request(
+                    request.method,
+                    self._target(request),
+                    headers=self._headers,
+                    json=request.json_body,
+                    extensions=self._extensions,
                 )
+                return await exchange(self.transport, outgoing, self._auth)
             except AdapterError as exc:  # raised by an authenticator's own flow
                 exc.source = exc.source or self.source
                 exc.entity = exc.entity or entity
@@ -257,10 +268,3 @@ def _query_pairs(params: Params) -> list[tuple[str, str | int | float | bool | N
         else:
             query.extend((name, item) for item in value)
     return query
-
-
-def _with_query(request: PageRequest) -> httpx.URL:
-    """The request URL with its params merged in (httpx would replace a query the URL already has)."""
-    query = _query_pairs(request.params)
-    url = httpx.URL(request.url)
-    return url.copy_merge_params(httpx.QueryParams(query)) if query else url
