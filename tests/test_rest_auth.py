@@ -113,6 +113,36 @@ async def test_a_key_in_the_query_stays_out_of_other_errors(server: tuple[Starle
     assert "404" in caught.value.message and API_KEY not in str(caught.value)
 
 
+async def test_the_authenticator_s_header_wins_over_a_configured_header(
+    server: tuple[Starlette, str],
+) -> None:
+    auth = ApiKeyAuth(API_KEY, name="Authorization", prefix="Token")
+    client = UpstreamClient(server[1], source="auth", auth=auth, headers={"Authorization": "Token stale"})
+    try:
+        body = (await client.send(PageRequest("/prefixed-key"))).body
+    finally:
+        await client.aclose()
+    assert body == {"data": [{"id": 1, "name": "via prefixed"}]}
+
+
+@pytest.mark.parametrize(
+    ("path", "auth", "scheme"),
+    [
+        ("/basic", BasicAuth(BASIC_USER, BASIC_PASSWORD), "basic"),
+        ("/prefixed-key", ApiKeyAuth(API_KEY, name="Authorization", prefix="Token"), "prefixed"),
+        ("/query-key", ApiKeyAuth(API_KEY, name="api_key", location="query"), "query"),
+    ],
+    ids=["basic", "key-with-prefix", "key-in-query"],
+)
+async def test_the_authenticators_are_plain_httpx_flows_outside_the_sdk_client(
+    server: tuple[Starlette, str], path: str, auth: httpx.Auth, scheme: str
+) -> None:
+    # UpstreamClient sends fixed headers without running the flow; any other httpx client runs it.
+    async with httpx.AsyncClient(base_url=server[1], auth=auth) as client:
+        response = await client.get(path)
+    assert response.json() == {"data": [{"id": 1, "name": f"via {scheme}"}]}
+
+
 def test_api_key_location_is_checked() -> None:
     with pytest.raises(ValueError, match="'header' or 'query'"):
         ApiKeyAuth("k", location="cookie")  # type: ignore[arg-type]

@@ -31,6 +31,7 @@ from __future__ import annotations
 from .adapter import HttpSettings, RESTAdapter, RESTConfig
 from .auth import ApiKeyAuth, BasicAuth, BearerTokenAuth, OAuth2ClientCredentials
 from .endpoint import BatchLookup, Endpoint, ParamBatch
+from .exchange import FixedHeadersAuth
 from .http import PageRequest, PageResponse, RetryPolicy, UpstreamClient, parse_retry_after, redact_url
 from .paginators import (
     CursorPaginator,
@@ -51,6 +52,7 @@ __all__ = [
     "BearerTokenAuth",
     "CursorPaginator",
     "Endpoint",
+    "FixedHeadersAuth",
     "HttpSettings",
     "LinkHeaderPaginator",
     "OAuth2ClientCredentials",

@@ -17,6 +17,7 @@ import httpx
 from pydantic import SecretStr
 
 from ..errors import MalformedResponseError, UpstreamAuthError, UpstreamUnavailableError
+from .exchange import FixedHeadersAuth
 from .http import redact_url
 
 
@@ -24,16 +25,15 @@ def _reveal(secret: SecretStr | str) -> str:
     return secret.get_secret_value() if isinstance(secret, SecretStr) else secret
 
 
-class BearerTokenAuth(httpx.Auth):
+class BearerTokenAuth(FixedHeadersAuth):
     """``Authorization: Bearer <token>`` (or another ``scheme``)."""
 
     def __init__(self, token: SecretStr | str, *, scheme: str = "Bearer") -> None:
         self._token = SecretStr(_reveal(token))
         self._scheme = scheme
 
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        request.headers["Authorization"] = f"{self._scheme} {self._token.get_secret_value()}"
-        yield request
+    def fixed_headers(self) -> Mapping[str, str]:
+        return {"Authorization": f"{self._scheme} {self._token.get_secret_value()}"}
 
 
 def _basic_header(username: str, password: SecretStr | str) -> SecretStr:
@@ -41,18 +41,17 @@ def _basic_header(username: str, password: SecretStr | str) -> SecretStr:
     return SecretStr("Basic " + base64.b64encode(pair).decode("ascii"))
 
 
-class BasicAuth(httpx.Auth):
+class BasicAuth(FixedHeadersAuth):
     """HTTP Basic authentication."""
 
     def __init__(self, username: str, password: SecretStr | str) -> None:
         self._header = _basic_header(username, password)
 
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        request.headers["Authorization"] = self._header.get_secret_value()
-        yield request
+    def fixed_headers(self) -> Mapping[str, str]:
+        return {"Authorization": self._header.get_secret_value()}
 
 
-class ApiKeyAuth(httpx.Auth):
+class ApiKeyAuth(FixedHeadersAuth):
     """An API key in a header (optionally prefixed, e.g. ``Token``) or in a query parameter."""
 
     def __init__(
@@ -70,12 +69,17 @@ class ApiKeyAuth(httpx.Auth):
         self._location = location
         self._prefix = prefix
 
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        value = self._key.get_secret_value()
+    def fixed_headers(self) -> Mapping[str, str] | None:
         if self._location == "query":
-            request.url = request.url.copy_merge_params({self._name: value})
+            return None
+        value = self._key.get_secret_value()
+        return {self._name: f"{self._prefix} {value}" if self._prefix else value}
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        if self._location == "query":
+            request.url = request.url.copy_merge_params({self._name: self._key.get_secret_value()})
         else:
-            request.headers[self._name] = f"{self._prefix} {value}" if self._prefix else value
+            request.headers.update(self.fixed_headers() or {})
         yield request
 
 

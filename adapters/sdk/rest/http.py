@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, TypeAlias
+from urllib.parse import urlencode
 
 import httpx
 
@@ -24,7 +25,7 @@ from ..errors import (
     UpstreamTimeoutError,
     UpstreamUnavailableError,
 )
-from .exchange import exchange
+from .exchange import FixedHeadersAuth, exchange
 from .transport import UpstreamTransport
 
 #: Query parameters; a sequence value is sent as a repeated parameter (``?id=1&id=2``).
@@ -135,6 +136,10 @@ class UpstreamClient:
             # As httpx's client does: credentials in the base URL become Basic auth (unless auth is given).
             self._auth = auth or httpx.BasicAuth(base.username, base.password)
             base = base.copy_with(username=None, password=None)
+        fixed = self._auth.fixed_headers() if isinstance(self._auth, FixedHeadersAuth) else None
+        if fixed is not None:
+            self._headers.update(fixed)
+            self._auth = None
         prefix = str(base)
         self._base_prefix = prefix if prefix.endswith("/") else prefix + "/"
 
@@ -162,7 +167,7 @@ class UpstreamClient:
         query = _query_pairs(request.params)
         if "?" in url:  # a link that has a query of its own: the params are merged into it
             return httpx.URL(url).copy_merge_params(httpx.QueryParams(query)) if query else httpx.URL(url)
-        return httpx.URL(f"{url}?{httpx.QueryParams(query)}" if query else url)
+        return httpx.URL(f"{url}?{_encode_query(query)}" if query else url)
 
     async def aclose(self) -> None:
         if self._transport is not None:
@@ -258,6 +263,20 @@ def _json(content: bytes) -> Any:
 def _where(response: httpx.Response) -> str:
     """How an error names the request; built only when there is an error to report."""
     return f"{response.request.method} {redact_url(response.url)}"
+
+
+def _encode_query(pairs: list[tuple[str, str | int | float | bool | None]]) -> str:
+    """``pairs`` encoded as httpx's ``QueryParams`` encodes them (the stdlib's ``urlencode`` of values
+    written as httpx writes them), without building the ``QueryParams`` object."""
+    return urlencode([(name, _as_text(value)) for name, value in pairs])
+
+
+def _as_text(value: str | int | float | bool | None) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "" if value is None else str(value)
 
 
 def _query_pairs(params: Params) -> list[tuple[str, str | int | float | bool | None]]:
