@@ -167,3 +167,29 @@ async def test_a_link_with_a_query_of_its_own_keeps_it_and_gains_the_params(serv
     finally:
         await upstream_client.aclose()
     assert seen == [{"cursor": "abc", "size": "10"}] * 2
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"q": "a b+c/d?e&f=g#h", "empty": ""},
+        {"ids": ["1", "2", "3"], "text": "ünïcode 中 🙂"},
+        {"already": "50%25 off %zz", "filter[type]": "ticket"},
+        {"values": [True, False, None, 3, 2.5]},  # outside the declared type, written as httpx writes them
+    ],
+    ids=["reserved", "repeated-and-unicode", "percent", "non-text"],
+)
+async def test_query_strings_are_encoded_as_httpx_encodes_them(
+    servers: tuple[str, str], params: dict[str, Any]
+) -> None:
+    upstream_client = client(servers[0])
+    try:
+        answer = await upstream_client.send(PageRequest("/echo", params))
+    finally:
+        await upstream_client.aclose()
+    pairs = [(k, v) for k, value in params.items() for v in (value if isinstance(value, list) else [value])]
+    assert answer.url.query == httpx.URL(servers[0], params=pairs).query
+    # The upstream reads back what was meant (the last of repeated values, as Starlette's dict keeps it).
+    assert answer.body["query"] == dict(httpx.QueryParams(pairs).multi_items())
+    if "q" in params:
+        assert answer.body["query"]["q"] == params["q"]
