@@ -76,6 +76,16 @@ def _fanout(figures: dict[str, Any]) -> list[Row]:
         ),
         Row("cold customer 360 p95", f"{figures['p95_ms']:.1f} ms", one_silo, figures["p95_ms"] / latency),
         Row("upstream calls per cold customer 360", f"{figures['calls_per_request']:.1f}"),
+        *(
+            [Row("hub CPU per cold customer 360", f"{figures['cpu_ms_per_request']:.1f} ms")]
+            if "cpu_ms_per_request" in figures
+            else []
+        ),
+        *(
+            [Row("CPU time stolen by the hypervisor (fan-out run)", f"{figures['steal_percent']:.1f}%")]
+            if "steal_percent" in figures
+            else []
+        ),
     ] + (
         [
             Row(

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import fanout, warm
+from bench import common, fanout, warm
 from bench.runner import BENCHMARKS, Benchmark, Row, run_one, summary_table
 
 REPO = Path(__file__).resolve().parents[1]
@@ -91,6 +91,35 @@ def test_fanout_floor_without_the_hub_becomes_an_ungraded_row(monkeypatch: pytes
     assert "without the hub" in direct.figure
     assert (direct.value, direct.baseline, direct.met) == ("72.0 ms", "50 ms (one silo)", None)
     assert direct.ratio == pytest.approx(1.44)
+
+
+def test_fanout_cpu_and_steal_become_ungraded_rows(monkeypatch: pytest.MonkeyPatch) -> None:
+    figures = {**FANOUT_FIGURES, "ratio": 1.1, "cpu_ms_per_request": 12.34, "steal_percent": 17.06}
+    monkeypatch.setattr(fanout, "main", _fake_main(figures, []))
+    rows = {row.figure: row for row in run_one(_benchmark("fanout"), quick=True)}
+    cpu, steal = (
+        rows["hub CPU per cold customer 360"],
+        rows["CPU time stolen by the hypervisor (fan-out run)"],
+    )
+    assert (cpu.value, cpu.met, steal.value, steal.met) == ("12.3 ms", None, "17.1%", None)
+
+
+def test_steal_share_is_the_stolen_part_of_the_ticks_between_two_readings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stat = tmp_path / "stat"
+    monkeypatch.setattr(common, "_PROC_STAT", stat)
+    stat.write_text("cpu  100 0 50 800 10 0 5 35 0 0\ncpu0 1 2 3\n")
+    before = common.cpu_ticks()
+    stat.write_text("cpu  160 0 60 900 10 0 5 65 0 0\n")
+    after = common.cpu_ticks()
+    assert before == (35, 1000) and after == (65, 1200)
+    assert common.steal_share(before, after) == pytest.approx(30 / 200)
+    assert common.steal_share(after, after) is None  # no time passed: nothing to divide
+    stat.write_text("intr 1 2 3\n")
+    assert common.cpu_ticks() is None  # not the format expected: no reading rather than a wrong one
+    monkeypatch.setattr(common, "_PROC_STAT", tmp_path / "missing")
+    assert common.cpu_ticks() is None and common.steal_share(None, after) is None
 
 
 @pytest.mark.parametrize(("hub_rps", "met"), [(50.0, True), (40.0, True), (39.0, False)])
