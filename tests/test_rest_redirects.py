@@ -27,6 +27,8 @@ async def echo(request: Request) -> Response:
             "query": dict(request.query_params),
             "body": (await request.body()).decode(),
             "authorization": request.headers.get("authorization"),
+            "authorizations": request.headers.getlist("authorization"),
+            "accept": request.headers.getlist("accept"),
             "host": request.headers.get("host"),
         }
     )
@@ -193,3 +195,20 @@ async def test_query_strings_are_encoded_as_httpx_encodes_them(
     assert answer.body["query"] == dict(httpx.QueryParams(pairs).multi_items())
     if "q" in params:
         assert answer.body["query"]["q"] == params["q"]
+
+
+async def test_a_configured_header_is_replaced_by_the_authenticator_s_whatever_its_case(
+    servers: tuple[str, str],
+) -> None:
+    upstream_client = UpstreamClient(
+        servers[0],
+        source="t",
+        auth=BearerTokenAuth("s3cret"),
+        headers={"authorization": "Bearer stale", "ACCEPT": "application/vnd.api+json"},
+    )
+    try:
+        answer = await upstream_client.send(PageRequest("/echo"))
+    finally:
+        await upstream_client.aclose()
+    assert answer.body["authorizations"] == ["Bearer s3cret"]
+    assert answer.body["accept"] == ["application/vnd.api+json"]  # a configured Accept replaces the default

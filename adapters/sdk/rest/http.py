@@ -128,7 +128,7 @@ class UpstreamClient:
         self._auth = auth
         timeout = httpx.Timeout(timeout_seconds, connect=connect_timeout_seconds or timeout_seconds)
         self._extensions = {"timeout": timeout.as_dict()}
-        self._headers = {"Accept": "application/json", **(headers or {})}
+        self._headers = _merged({"Accept": "application/json"}, headers or {})
         self._transport = transport
         self._gate = asyncio.Semaphore(max_concurrency)
         base = httpx.URL(base_url)
@@ -138,7 +138,7 @@ class UpstreamClient:
             base = base.copy_with(username=None, password=None)
         fixed = self._auth.fixed_headers() if isinstance(self._auth, FixedHeadersAuth) else None
         if fixed is not None:
-            self._headers.update(fixed)
+            self._headers = _merged(self._headers, fixed)
             self._auth = None
         prefix = str(base)
         self._base_prefix = prefix if prefix.endswith("/") else prefix + "/"
@@ -263,6 +263,12 @@ def _json(content: bytes) -> Any:
 def _where(response: httpx.Response) -> str:
     """How an error names the request; built only when there is an error to report."""
     return f"{response.request.method} {redact_url(response.url)}"
+
+
+def _merged(headers: Mapping[str, str], overrides: Mapping[str, str]) -> dict[str, str]:
+    """``headers`` with ``overrides`` replacing any header of the same name, whatever its case."""
+    replaced = {name.lower() for name in overrides}
+    return {**{k: v for k, v in headers.items() if k.lower() not in replaced}, **overrides}
 
 
 def _encode_query(pairs: list[tuple[str, str | int | float | bool | None]]) -> str:
