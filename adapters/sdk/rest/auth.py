@@ -76,10 +76,10 @@ class ApiKeyAuth(FixedHeadersAuth):
         return {self._name: f"{self._prefix} {value}" if self._prefix else value}
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        if self._location == "query":
-            request.url = request.url.copy_merge_params({self._name: self._key.get_secret_value()})
-        else:
-            request.headers.update(self.fixed_headers() or {})
+        if self._location != "query":
+            yield from super().auth_flow(request)
+            return
+        request.url = request.url.copy_merge_params({self._name: self._key.get_secret_value()})
         yield request
 
 
