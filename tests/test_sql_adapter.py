@@ -145,7 +145,7 @@ async def test_sqlite_batch_reads_take_one_call_to_the_driver(
 ) -> None:
     if not db_url.startswith("sqlite"):
         pytest.skip(reason="SQLite only: PostgreSQL reads go through SQLAlchemy's asyncpg dialect")
-    adapter = make_adapter()
+    adapter = make_adapter(sqlite_inline_budget_ms=0)  # the pool's path (inline reads: test_sql_inline_reads)
     statements: list[str] = []
     fetch_all = aiosqlite.Connection.execute_fetchall
 

@@ -33,6 +33,7 @@ from .config import SQLConfig
 from .driver_reads import DriverRead, connection_lost
 from .engine import create_engine
 from .errors import translate
+from .inline_reads import InlineReader
 from .statements import CHANGED_AT_LABEL, KEY_SEPARATOR, EntityQuery, Row, key_label
 from .values import PG_TEXT_TYPES, key_text, pg_key_parser, sqlite_timestamp_text
 
@@ -42,6 +43,8 @@ T = TypeVar("T")
 
 #: Bound parameters per statement: under asyncpg's 32767 and SQLite's 32766 limits.
 _MAX_PARAMETERS = 30_000
+#: Reads with more parameters than this skip the loop's thread: a page of keys, not a customer's handful.
+INLINE_MAX_PARAMETERS = 500
 
 
 def _chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
@@ -85,6 +88,17 @@ class SQLAdapter(Adapter[SQLConfig]):
         self._aggregates: dict[tuple[Any, ...], AggregateStatement] = {}
         #: SQLite: the reused statements compiled for the driver (``None``: SQLAlchemy must run it).
         self._driver_reads: dict[Executable, DriverRead | None] = {}
+        #: SQLite files: short batch reads tried on the event loop's thread first (see inline_reads.py).
+        self._inline = (
+            InlineReader(
+                self._engine.url,
+                self._engine.dialect,
+                budget_seconds=config.sqlite_inline_budget_ms / 1000,
+                max_parameters=INLINE_MAX_PARAMETERS,
+            )
+            if self._dialect == "sqlite" and config.sqlite_inline_budget_ms > 0 and not config.in_memory
+            else None
+        )
 
     @property
     def mappings(self) -> Mapping[Entity, EntityMapping]:
@@ -99,7 +113,14 @@ class SQLAdapter(Adapter[SQLConfig]):
         query = self._queries.get(entity)
         return self._chunk_size(query) if query is not None else None
 
+    @property
+    def inline_reads(self) -> InlineReader | None:
+        """SQLite files: the reader of short batch reads on the event loop's thread (``None`` otherwise)."""
+        return self._inline
+
     async def aclose(self) -> None:
+        if self._inline is not None:
+            self._inline.close()
         await self._engine.dispose()
 
     # -- execution ----------------------------------------------------------------------------------
@@ -190,6 +211,12 @@ class SQLAdapter(Adapter[SQLConfig]):
         reused: bool = False,
     ) -> Sequence[Row]:
         """The rows of ``statement``; ``reused`` marks a statement built once and run many times."""
+        if reused and self._inline is not None:
+            read = self._driver_read(statement)
+            rows = self._inline.fetch(read, parameters) if read is not None else None
+            if rows is not None:
+                self.queries_executed += 1
+                return rows
         return await self._on_connection(
             entity, partial(self._run, statement=statement, parameters=parameters, reused=reused)
         )

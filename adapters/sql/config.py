@@ -168,6 +168,9 @@ class SQLConfig(BaseModel):
     #: SQLite only: switch the database file to WAL so readers and the owning application's writers do not
     #: block each other (best effort: a write-protected file keeps its journal mode).
     sqlite_wal: bool = True
+    #: SQLite only: a batch read of a few keys is first run on the event loop's thread and handed to the
+    #: pool's thread if it takes longer than this (0: always the pool's thread; see inline_reads.py).
+    sqlite_inline_budget_ms: float = Field(default=2.0, ge=0, le=50)
     entities: dict[Entity, EntitySpec]
 
     @model_validator(mode="before")
@@ -219,6 +222,13 @@ class SQLConfig(BaseModel):
         """The URL to connect to, with ``password`` merged in."""
         url = make_url(self.url)
         return url if self.password is None else url.set(password=self.password.get_secret_value())
+
+    @property
+    def in_memory(self) -> bool:
+        """A SQLite database that lives in its connection's memory (each connection has its own)."""
+        url = self.engine_url
+        memory = (url.database or "") in _MEMORY_DATABASES or url.query.get("mode") == "memory"
+        return self.dialect == "sqlite" and memory
 
     @property
     def dialect(self) -> str:

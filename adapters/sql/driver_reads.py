@@ -14,7 +14,7 @@ Anything else returns ``None`` from ``DriverRead.compile`` and runs through SQLA
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,7 +54,10 @@ class DriverRead:
         ``driver`` is the pooled connection's aiosqlite ``Connection``.
         """
         state = self.compiled.construct_expanded_state(parameters)
-        rows = await driver.execute_fetchall(state.statement, state.positional_parameters)
+        return self.rows(await driver.execute_fetchall(state.statement, state.positional_parameters))
+
+    def rows(self, rows: Iterable[Sequence[Any]]) -> list[dict[str, Any]]:
+        """The driver's rows as label -> value."""
         labels = self.labels
         return [dict(zip(labels, row, strict=True)) for row in rows]
 
