@@ -21,7 +21,7 @@ from adapters.sdk import Entity
 from adapters.sql import SchemaMismatchError, SQLAdapter
 from adapters.sql.config import sqlite_connect_url
 from adapters.sql.driver_reads import DriverRead
-from adapters.sql.inline_reads import InlineReader
+from adapters.sql.inline_reads import TOO_SLOW_FOR_SECONDS, InlineReader
 
 from .support.sql_erp import ENTITIES, load_sqlite
 
@@ -65,10 +65,12 @@ def pool_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return statements
 
 
-def _reader(path: Path, budget_seconds: float = 0.005, max_parameters: int = 500) -> InlineReader:
+def _reader(
+    path: Path, budget_seconds: float = 0.005, clock: Callable[[], float] = time.monotonic
+) -> InlineReader:
     dialect = sqlite_aiosqlite.dialect()
     url = sqlite_connect_url(make_url(f"sqlite+aiosqlite:///{path}"))
-    return InlineReader(url, dialect, budget_seconds=budget_seconds, max_parameters=max_parameters)
+    return InlineReader(url, dialect, budget_seconds=budget_seconds, max_parameters=500, clock=clock)
 
 
 def _counting_to(limit_name: str) -> DriverRead:
@@ -124,7 +126,8 @@ async def test_a_read_with_many_keys_goes_to_the_pool(
 
 
 def test_a_read_over_budget_is_interrupted_and_not_tried_again_with_as_much_work(erp_file: Path) -> None:
-    reader = _reader(erp_file, budget_seconds=0.005)
+    now = [1000.0]
+    reader = _reader(erp_file, budget_seconds=0.005, clock=lambda: now[0])
     read = _counting_to("upto")
     assert reader.fetch(read, {"upto": 10}) == [{"total": 10}]
     started = time.perf_counter()
@@ -134,6 +137,9 @@ def test_a_read_over_budget_is_interrupted_and_not_tried_again_with_as_much_work
     assert reader.handed_over == 1
     # The same statement with as many parameters is no longer run here; the check itself runs nothing.
     assert reader.fetch(read, {"upto": 3}) is None and reader.handed_over == 1
+    # For a while: then it is tried here again.
+    now[0] += TOO_SLOW_FOR_SECONDS
+    assert reader.fetch(read, {"upto": 3}) == [{"total": 3}] and reader.reads == 2
     reader.close()
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy.engine import URL, Dialect
@@ -29,6 +29,8 @@ from .driver_reads import DriverRead
 
 #: SQLite virtual machine steps between two looks at the clock: a few microseconds of work.
 _PROGRESS_STEPS = 200
+#: How long a read interrupted over budget goes straight to the pool before it is tried here again.
+TOO_SLOW_FOR_SECONDS = 60.0
 
 
 class InlineReader:
@@ -38,7 +40,15 @@ class InlineReader:
     ``reads`` answered here and ``handed_over`` (interrupted, locked or failed here).
     """
 
-    def __init__(self, url: URL, dialect: Dialect, *, budget_seconds: float, max_parameters: int) -> None:
+    def __init__(
+        self,
+        url: URL,
+        dialect: Dialect,
+        *,
+        budget_seconds: float,
+        max_parameters: int,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         # The arguments the pool's connections are opened with (file URI, mode), so both see one database.
         args, kwargs = dialect.create_connect_args(url)
         # Autocommit (each read sees the latest commit); closing may happen on another thread.
@@ -51,14 +61,15 @@ class InlineReader:
         self._connection: sqlite3.Connection | None = None
         self._thread: int | None = None
         self._deadline = 0.0
-        #: Reads interrupted over budget: the parameter count from which they are no longer tried here.
-        self._too_slow: dict[DriverRead, int] = {}
+        self._clock = clock
+        #: Reads interrupted over budget: from how many parameters they are not tried here, and until when.
+        self._too_slow: dict[DriverRead, tuple[int, float]] = {}
 
     def fetch(self, read: DriverRead, parameters: Mapping[str, Any] | None) -> list[dict[str, Any]] | None:
         """The rows of ``read``, or ``None``: too many parameters, another thread, over budget, or failed."""
         state = read.compiled.construct_expanded_state(parameters)
         values: Sequence[Any] = state.positional_parameters
-        if len(values) >= min(self.max_parameters + 1, self._too_slow.get(read, len(values) + 1)):
+        if len(values) > self.max_parameters or self._known_too_slow(read, len(values)):
             return None
         connection = self._own_connection()
         if connection is None:
@@ -70,11 +81,23 @@ class InlineReader:
             # Interrupted, locked, or an error the pool's path will report in full.
             self.handed_over += 1
             if str(exc) == "interrupted":
-                # More keys mean more work: this statement with as many keys or more goes to the pool.
-                self._too_slow[read] = min(len(values), self._too_slow.get(read, len(values)))
+                # More keys mean more work: this statement with as many keys or more goes to the pool for a
+                # while (a cold page cache or a busy disk passes).
+                known = self._too_slow.get(read)
+                fewest = len(values) if known is None else min(len(values), known[0])
+                self._too_slow[read] = (fewest, self._clock() + TOO_SLOW_FOR_SECONDS)
             return None
         self.reads += 1
         return read.rows(rows)
+
+    def _known_too_slow(self, read: DriverRead, parameters: int) -> bool:
+        known = self._too_slow.get(read)
+        if known is None:
+            return False
+        if self._clock() >= known[1]:
+            del self._too_slow[read]
+            return False
+        return parameters >= known[0]
 
     def close(self) -> None:
         connection, self._connection = self._connection, None
