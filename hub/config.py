@@ -79,6 +79,9 @@ class HubSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="forbid")
 
     database_url: str = "sqlite+aiosqlite:///crmhub.db"
+    #: SQLite hub database: short reads (a customer and its links) first run on the event loop's thread and
+    #: go to the async engine when they take longer than this (0: always the engine; see hub/store/inline.py).
+    database_inline_read_budget_ms: float = Field(default=2.0, ge=0, le=50)
     environment: Literal["development", "production"] = "development"
     graphql: GraphQLConfig = Field(default_factory=GraphQLConfig)
     identity: IdentityConfig = Field(default_factory=IdentityConfig)

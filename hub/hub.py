@@ -37,7 +37,7 @@ class Hub:
         metrics = HubMetrics()
         tracing = build_tracing(settings.tracing)
         sources = Sources.from_settings(settings, metrics, registry, tracer=tracing.tracer)
-        db = Database(settings.database_url)
+        db = Database(settings.database_url, inline_read_budget_ms=settings.database_inline_read_budget_ms)
         try:
             await db.migrate()
         except BaseException:

@@ -8,11 +8,12 @@ they never serve one user's data to another.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from functools import partial
 from typing import TYPE_CHECKING
 
 from sqlalchemy import bindparam, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 from strawberry.dataloader import DataLoader
 
 from adapters.sdk import CanonicalRecord, Entity
@@ -67,16 +68,7 @@ class Loaders:
     async def _load_customers(self, ids: Sequence[str]) -> list[HubCustomer | None]:
         # The customers come with their links in one query: a customer is nearly always loaded to read its
         # silo records, and a second round trip to the hub database would delay every upstream call.
-        async with self._hub.db.session() as session:
-            found, links = await self._customers_with_links(session, ids)
-            # A merged-away id resolves to the customer it was merged into.
-            targets = [
-                row.merged_into for row in found.values() if row.merged_into and row.merged_into not in found
-            ]
-            if targets:
-                extra, extra_links = await self._customers_with_links(session, targets)
-                found.update(extra)
-                links.update(extra_links)
+        found, links = await self._hub.db.read(partial(_customers_with_links, ids=ids))
         for customer_id, rows in links.items():
             self.links.prime(customer_id, rows)
         result: list[HubCustomer | None] = []
@@ -88,28 +80,46 @@ class Loaders:
             result.append(row)
         return result
 
-    @staticmethod
-    async def _customers_with_links(
-        session: AsyncSession, ids: Sequence[str]
-    ) -> tuple[dict[str, HubCustomer], dict[str, list[CustomerLink]]]:
-        rows = await session.execute(_CUSTOMERS_WITH_LINKS, {"ids": list(ids)})
-        customers: dict[str, HubCustomer] = {}
-        links: dict[str, list[CustomerLink]] = {}
-        for customer, link in rows:
-            customers[customer.id] = customer
-            group = links.setdefault(customer.id, [])
-            if link is not None:
-                group.append(link)
-        return customers, links
-
     async def _load_links(self, ids: Sequence[str]) -> list[list[CustomerLink]]:
-        async with self._hub.db.session() as session:
-            rows = await session.scalars(
-                select(CustomerLink)
-                .where(CustomerLink.hub_customer_id.in_(ids))
-                .order_by(CustomerLink.hub_customer_id, CustomerLink.id)
-            )
-            grouped: dict[str, list[CustomerLink]] = {}
-            for row in rows:
-                grouped.setdefault(row.hub_customer_id, []).append(row)
+        grouped = await self._hub.db.read(partial(_links_of, ids=ids))
         return [grouped.get(customer_id, []) for customer_id in ids]
+
+
+def _customers_with_links(
+    session: Session, *, ids: Sequence[str]
+) -> tuple[dict[str, HubCustomer], dict[str, list[CustomerLink]]]:
+    """The customers ``ids`` and their links; a merged-away id brings the customer it was merged into."""
+    customers, links = _grouped(session.execute(_CUSTOMERS_WITH_LINKS, {"ids": list(ids)}))
+    targets = [
+        row.merged_into for row in customers.values() if row.merged_into and row.merged_into not in customers
+    ]
+    if targets:
+        extra, extra_links = _grouped(session.execute(_CUSTOMERS_WITH_LINKS, {"ids": targets}))
+        customers.update(extra)
+        links.update(extra_links)
+    return customers, links
+
+
+def _grouped(
+    rows: Iterable[tuple[HubCustomer, CustomerLink | None]],
+) -> tuple[dict[str, HubCustomer], dict[str, list[CustomerLink]]]:
+    customers: dict[str, HubCustomer] = {}
+    links: dict[str, list[CustomerLink]] = {}
+    for customer, link in rows:
+        customers[customer.id] = customer
+        group = links.setdefault(customer.id, [])
+        if link is not None:
+            group.append(link)
+    return customers, links
+
+
+def _links_of(session: Session, *, ids: Sequence[str]) -> dict[str, list[CustomerLink]]:
+    rows = session.scalars(
+        select(CustomerLink)
+        .where(CustomerLink.hub_customer_id.in_(ids))
+        .order_by(CustomerLink.hub_customer_id, CustomerLink.id)
+    )
+    grouped: dict[str, list[CustomerLink]] = {}
+    for row in rows:
+        grouped.setdefault(row.hub_customer_id, []).append(row)
+    return grouped

@@ -6,6 +6,8 @@ from decimal import Decimal
 
 import httpx
 
+from hub.hub import Hub
+
 from .support.hub import GRAPHQL_RESPONSE, gql
 
 LIST = """
@@ -91,6 +93,21 @@ async def test_customer_360_by_id(client: httpx.AsyncClient) -> None:
     assert any(products)
     dates = [e["node"]["orderedAt"] for e in customer["orders"]["edges"]]
     assert dates == sorted(dates, reverse=True)
+
+
+async def test_a_customer_and_its_links_take_one_read_on_the_loop_thread(
+    client: httpx.AsyncClient, erp_hub: Hub
+) -> None:
+    _, body = await gql(client, LIST, {"first": 1})
+    customer_id = body["data"]["customers"]["edges"][0]["node"]["id"]
+    reads = erp_hub.db.inline_reads
+    assert reads is not None, "the hub database is a SQLite file"
+    before, handed_over = reads.reads, reads.handed_over
+    query = "query($id: ID!) { customer(id: $id) { id sources { source externalId } } }"
+    status, result = await gql(client, query, {"id": customer_id})
+    assert status == 200 and "errors" not in result, result
+    assert result["data"]["customer"]["sources"][0]["source"] == "erp"
+    assert (reads.reads - before, reads.handed_over - handed_over) == (1, 0)
 
 
 async def test_unknown_customer_is_null_without_error(client: httpx.AsyncClient) -> None:

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Dialect, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import Session
+
+from .inline import InlineReads, InlineReadUnavailable
+
+T = TypeVar("T")
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -41,17 +46,38 @@ def _roll_back_only_open_transactions(dialect: Dialect) -> None:
 
 
 class Database:
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(self, url: str, *, echo: bool = False, inline_read_budget_ms: float = 2.0) -> None:
         self.url = url
         parsed = make_url(url)
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
-        if self.is_sqlite and parsed.database and parsed.database != ":memory:":
+        in_file = self.is_sqlite and bool(parsed.database) and parsed.database != ":memory:"
+        if in_file and parsed.database:
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         self.engine: AsyncEngine = create_async_engine(url, echo=echo, pool_pre_ping=not self.is_sqlite)
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
             _roll_back_only_open_transactions(self.engine.sync_engine.dialect)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        #: SQLite files: short reads on the event loop's thread first (see inline.py); ``None`` otherwise.
+        self.inline_reads = (
+            InlineReads(parsed, budget_seconds=inline_read_budget_ms / 1000)
+            if in_file and inline_read_budget_ms > 0
+            else None
+        )
+
+    async def read(self, read: Callable[[Session], T]) -> T:
+        """``read(session)`` with a synchronous ORM ``Session``: on the event loop's thread when the hub
+        database is a SQLite file and the read finishes within its budget, else on the async engine.
+
+        ``read`` must only read, and may be run twice (a read handed over starts again on the engine).
+        """
+        if self.inline_reads is not None:
+            try:
+                return self.inline_reads.run(read)
+            except InlineReadUnavailable:
+                pass
+        async with self.sessions() as session:
+            return await session.run_sync(read)
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
@@ -75,6 +101,8 @@ class Database:
             await conn.run_sync(upgrade)
 
     async def aclose(self) -> None:
+        if self.inline_reads is not None:
+            self.inline_reads.dispose()
         await self.engine.dispose()
 
 

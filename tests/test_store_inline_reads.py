@@ -1,0 +1,144 @@
+"""Reads of the hub's SQLite database on the event loop's thread: the same rows and the same access scope as
+the async engine, handed back to the engine when over budget, locked or writing, and never used where they
+cannot be right (in-memory databases, a zero budget)."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from hub.security.scope import NOTHING, activate
+from hub.store.db import Database
+from hub.store.inline import InlineReadUnavailable
+from hub.store.models import CustomerLink, HubCustomer
+
+
+@pytest.fixture
+async def hub_file(tmp_path: Path) -> Path:
+    path = tmp_path / "hub.sqlite"
+    database = Database(f"sqlite+aiosqlite:///{path}")
+    await database.migrate()
+    async with database.transaction() as session:
+        session.add(HubCustomer(id="c1", display_name="Acme"))
+        await session.flush()
+        session.add(HubCustomer(id="c2", display_name="Globex", merged_into="c1"))
+        session.add(CustomerLink(hub_customer_id="c1", source="erp", external_id="7", rule="manual"))
+    await database.aclose()
+    return path
+
+
+@pytest.fixture
+async def open_db(hub_file: Path) -> AsyncIterator[list[Database]]:
+    opened: list[Database] = []
+    yield opened
+    for database in opened:
+        await database.aclose()
+
+
+def _db(opened: list[Database], path: Path, **options: float) -> Database:
+    database = Database(f"sqlite+aiosqlite:///{path}", **options)
+    opened.append(database)
+    return database
+
+
+def _customers(session: Session) -> list[tuple[str, str, list[str]]]:
+    rows = session.scalars(select(HubCustomer).order_by(HubCustomer.id)).all()
+    links = session.scalars(select(CustomerLink)).all()
+    return [
+        (row.id, row.display_name, [link.external_id for link in links if link.hub_customer_id == row.id])
+        for row in rows
+    ]
+
+
+async def test_a_read_runs_on_the_loop_thread_with_the_engines_answer(
+    hub_file: Path, open_db: list[Database]
+) -> None:
+    inline, engine_only = _db(open_db, hub_file), _db(open_db, hub_file, inline_read_budget_ms=0)
+    assert inline.inline_reads is not None and engine_only.inline_reads is None
+    expected = [("c1", "Acme", ["7"]), ("c2", "Globex", [])]
+    assert await inline.read(_customers) == await engine_only.read(_customers) == expected
+    assert inline.inline_reads.reads == 1 and inline.inline_reads.handed_over == 0
+    # The objects outlive the session with their columns loaded, as the engine's do.
+    customer = await inline.read(lambda session: session.get(HubCustomer, "c2"))
+    assert customer is not None and customer.merged_into == "c1"
+
+
+async def test_the_access_scope_applies_on_the_loop_thread(hub_file: Path, open_db: list[Database]) -> None:
+    database = _db(open_db, hub_file)
+    with activate(NOTHING):
+        assert await database.read(_customers) == []
+    assert database.inline_reads is not None and database.inline_reads.reads == 1
+    assert [row[0] for row in await database.read(_customers)] == ["c1", "c2"]
+
+
+async def test_a_read_over_budget_goes_to_the_engine(hub_file: Path, open_db: list[Database]) -> None:
+    database = _db(open_db, hub_file, inline_read_budget_ms=5)
+    assert database.inline_reads is not None
+    heavy = text(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < :upto) SELECT count(*) FROM n"
+    )
+    started = time.perf_counter()
+    with pytest.raises(InlineReadUnavailable):
+        database.inline_reads.run(lambda session: session.scalar(heavy, {"upto": 50_000_000}))
+    assert time.perf_counter() - started < 0.5  # seconds of work, interrupted after its budget
+    # Through Database.read the same kind of read completes on the engine.
+    assert await database.read(lambda session: session.scalar(heavy, {"upto": 200_000})) == 200_000
+    assert database.inline_reads.handed_over == 2 and database.inline_reads.reads == 0
+
+
+async def test_a_locked_database_is_waited_for_off_the_loop(hub_file: Path, open_db: list[Database]) -> None:
+    database = _db(open_db, hub_file)
+    assert database.inline_reads is not None
+    writer = sqlite3.connect(hub_file, isolation_level=None, check_same_thread=False)
+    writer.execute("PRAGMA journal_mode=DELETE")  # readers wait for a writer's lock only outside WAL
+    writer.execute("BEGIN EXCLUSIVE")
+    writer.execute("UPDATE hub_customers SET display_name = 'Renamed' WHERE id = 'c1'")
+    ticks = 0
+
+    async def tick() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.01)
+            ticks += 1
+
+    ticker = asyncio.create_task(tick())
+    threading.Timer(0.3, lambda: (writer.execute("COMMIT"), writer.close())).start()
+    try:
+        started = time.perf_counter()
+        rows = await database.read(_customers)
+        waited = time.perf_counter() - started
+    finally:
+        ticker.cancel()
+    assert rows[0][:2] == ("c1", "Renamed")
+    assert waited >= 0.25 and ticks >= 10, (waited, ticks)  # the loop ran on while the engine waited
+    assert database.inline_reads.handed_over == 1
+
+
+async def test_writes_are_refused_on_the_loop_thread(hub_file: Path, open_db: list[Database]) -> None:
+    database = _db(open_db, hub_file)
+    assert database.inline_reads is not None
+
+    def write(session: Session) -> None:
+        session.add(HubCustomer(id="c3", display_name="Initech"))
+        session.commit()
+
+    with pytest.raises(InlineReadUnavailable):
+        database.inline_reads.run(write)
+    assert [row[0] for row in await database.read(_customers)] == ["c1", "c2"]
+
+
+async def test_in_memory_databases_and_a_zero_budget_use_the_engine(
+    hub_file: Path, open_db: list[Database]
+) -> None:
+    assert _db(open_db, hub_file, inline_read_budget_ms=0).inline_reads is None
+    memory = Database("sqlite+aiosqlite:///:memory:")
+    assert memory.inline_reads is None
+    await memory.aclose()
