@@ -187,17 +187,21 @@ async def compute_scope(db: Database, principal: Principal) -> AccessScope:
         return UNRESTRICTED
     from hub.crm.models import SalesRep, Territory, TerritoryMember
 
-    with activate(UNRESTRICTED):
-        async with db.session() as session:
-            roots = set(principal.territory_ids)
-            if principal.rep_id is not None:
-                memberships = await session.scalars(
+    rep_id = principal.rep_id
+
+    def read(session: Session) -> tuple[set[str], list[tuple[str, str | None]]]:
+        roots = set(principal.territory_ids)
+        if rep_id is not None:
+            roots.update(
+                session.scalars(
                     select(TerritoryMember.territory_id)
                     .join(SalesRep, SalesRep.id == TerritoryMember.rep_id)
-                    .where(TerritoryMember.rep_id == principal.rep_id, SalesRep.active.is_(True))
+                    .where(TerritoryMember.rep_id == rep_id, SalesRep.active.is_(True))
                 )
-                roots.update(memberships)
-            edges = [
-                (row[0], row[1]) for row in await session.execute(select(Territory.id, Territory.parent_id))
-            ]
+            )
+        edges = [(row[0], row[1]) for row in session.execute(select(Territory.id, Territory.parent_id))]
+        return roots, edges
+
+    with activate(UNRESTRICTED):
+        roots, edges = await db.read(read)
     return AccessScope(territory_subtrees(roots, edges))
