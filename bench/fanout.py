@@ -5,7 +5,7 @@ Each of the four silos (ERP over SQL, accounting, support and marketing over HTT
 round, the whole request should take little more than ONE silo's latency. Caching is off (every request is
 cold) and each request asks for a different customer.
 
-    python -m bench.fanout [--latency-ms 50] [--requests 40] [--quick]
+    python -m bench.fanout [--latency-ms 50] [--requests 150] [--quick]
 """
 
 from __future__ import annotations
@@ -136,7 +136,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     parser.add_argument(
         "--latency-ms", type=positive(float), default=50.0, help="injected per-silo latency (> 0)"
     )
-    parser.add_argument("--requests", type=positive(int), default=40, help="cold requests to time (> 0)")
+    parser.add_argument("--requests", type=positive(int), default=150, help="cold requests to time (> 0)")
     parser.add_argument(
         "--quick", action="store_true", help=f"{QUICK_REQUESTS} requests: a smoke run, not a measurement"
     )
