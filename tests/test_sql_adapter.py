@@ -33,7 +33,16 @@ from adapters.sql import SchemaMismatchError, SQLAdapter, SQLConfig
 from adapters.sql.driver_reads import DriverRead
 
 from .support.servers import fresh_pg_database
-from .support.sql_erp import BASE, COMPANIES, ENTITIES, ROWS, endless_query, load_postgres, load_sqlite
+from .support.sql_erp import (
+    BASE,
+    COMPANIES,
+    ENTITIES,
+    ROWS,
+    endless_query,
+    load_postgres,
+    load_sqlite,
+    sql_adapters,
+)
 
 
 def _orders_of(company: int) -> list[str]:
@@ -60,18 +69,8 @@ MakeAdapter = Callable[..., SQLAdapter]
 
 @pytest.fixture
 async def make_adapter(db_url: str) -> AsyncIterator[MakeAdapter]:
-    made: list[SQLAdapter] = []
-
-    def make(url: str = db_url, entities: dict[str, Any] | None = None, **options: Any) -> SQLAdapter:
-        config = {"url": url, "entities": ENTITIES if entities is None else entities, **options}
-        adapter = SQLAdapter.from_config(source="erp", config=config)
-        assert isinstance(adapter, SQLAdapter)
-        made.append(adapter)
-        return adapter
-
-    yield make
-    for adapter in made:
-        await adapter.aclose()
+    async with sql_adapters(db_url) as make:
+        yield make
 
 
 @pytest.fixture

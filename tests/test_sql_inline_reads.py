@@ -3,7 +3,6 @@ they run over budget, meet a lock or fail, and never attempted where they cannot
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
 import threading
 import time
@@ -23,7 +22,8 @@ from adapters.sql.config import sqlite_connect_url
 from adapters.sql.driver_reads import DriverRead
 from adapters.sql.inline_reads import TOO_SLOW_FOR_SECONDS, InlineReader
 
-from .support.sql_erp import ENTITIES, load_sqlite
+from .support.sql_erp import ENTITIES, load_sqlite, sql_adapters
+from .support.sqlite_locks import read_while_locked
 
 MakeAdapter = Callable[..., SQLAdapter]
 
@@ -37,18 +37,8 @@ def erp_file(tmp_path: Path) -> Path:
 
 @pytest.fixture
 async def make_adapter(erp_file: Path) -> AsyncIterator[MakeAdapter]:
-    made: list[SQLAdapter] = []
-
-    def make(**options: Any) -> SQLAdapter:
-        config = {"url": f"sqlite:///{erp_file}", "entities": ENTITIES, **options}
-        adapter = SQLAdapter.from_config(source="erp", config=config)
-        assert isinstance(adapter, SQLAdapter)
-        made.append(adapter)
-        return adapter
-
-    yield make
-    for adapter in made:
-        await adapter.aclose()
+    async with sql_adapters(f"sqlite:///{erp_file}") as make:
+        yield make
 
 
 @pytest.fixture
@@ -176,28 +166,12 @@ async def test_a_locked_database_is_waited_for_off_the_loop(
 ) -> None:
     adapter = make_adapter(sqlite_wal=False, query_timeout_s=5)
     assert (await adapter.get_many(Entity.CUSTOMER, ["1"]))[0] is not None
-    writer = sqlite3.connect(erp_file, isolation_level=None, check_same_thread=False)
-    writer.execute("PRAGMA journal_mode=DELETE")
-    writer.execute("BEGIN EXCLUSIVE")
-    writer.execute("""UPDATE "Companies" SET "Name" = 'Renamed' WHERE "CompanyID" = 1""")
-    ticks = 0
-
-    async def tick() -> None:
-        nonlocal ticks
-        while True:
-            await asyncio.sleep(0.01)
-            ticks += 1
-
-    ticker = asyncio.create_task(tick())
-    threading.Timer(0.3, lambda: (writer.execute("COMMIT"), writer.close())).start()
-    try:
-        started = time.perf_counter()
-        record = (await adapter.get_many(Entity.CUSTOMER, ["1"]))[0]
-        waited = time.perf_counter() - started
-    finally:
-        ticker.cancel()
+    update = """UPDATE "Companies" SET "Name" = 'Renamed' WHERE "CompanyID" = 1"""
+    locked = await read_while_locked(erp_file, update, lambda: adapter.get_many(Entity.CUSTOMER, ["1"]))
+    record = locked.result[0]
     assert record is not None and record.model_dump()["name"] == "Renamed"
-    assert waited >= 0.25 and ticks >= 10, (waited, ticks)  # the loop kept running while the pool waited
+    # The loop kept running while the pool waited for the writer.
+    assert locked.waited >= 0.25 and locked.loop_ticks >= 10, locked
     assert adapter.inline_reads is not None and adapter.inline_reads.handed_over >= 1
 
 

@@ -4,9 +4,6 @@ cannot be right (in-memory databases, a zero budget)."""
 
 from __future__ import annotations
 
-import asyncio
-import sqlite3
-import threading
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -19,6 +16,8 @@ from hub.security.scope import NOTHING, activate
 from hub.store.db import Database
 from hub.store.inline import InlineReadUnavailable
 from hub.store.models import CustomerLink, HubCustomer
+
+from .support.sqlite_locks import read_while_locked
 
 
 @pytest.fixture
@@ -97,28 +96,11 @@ async def test_a_read_over_budget_goes_to_the_engine(hub_file: Path, open_db: li
 async def test_a_locked_database_is_waited_for_off_the_loop(hub_file: Path, open_db: list[Database]) -> None:
     database = _db(open_db, hub_file)
     assert database.inline_reads is not None
-    writer = sqlite3.connect(hub_file, isolation_level=None, check_same_thread=False)
-    writer.execute("PRAGMA journal_mode=DELETE")  # readers wait for a writer's lock only outside WAL
-    writer.execute("BEGIN EXCLUSIVE")
-    writer.execute("UPDATE hub_customers SET display_name = 'Renamed' WHERE id = 'c1'")
-    ticks = 0
-
-    async def tick() -> None:
-        nonlocal ticks
-        while True:
-            await asyncio.sleep(0.01)
-            ticks += 1
-
-    ticker = asyncio.create_task(tick())
-    threading.Timer(0.3, lambda: (writer.execute("COMMIT"), writer.close())).start()
-    try:
-        started = time.perf_counter()
-        rows = await database.read(_customers)
-        waited = time.perf_counter() - started
-    finally:
-        ticker.cancel()
-    assert rows[0][:2] == ("c1", "Renamed")
-    assert waited >= 0.25 and ticks >= 10, (waited, ticks)  # the loop ran on while the engine waited
+    update = "UPDATE hub_customers SET display_name = 'Renamed' WHERE id = 'c1'"
+    locked = await read_while_locked(hub_file, update, lambda: database.read(_customers))
+    assert locked.result[0][:2] == ("c1", "Renamed")
+    # The loop ran on while the engine waited for the writer.
+    assert locked.waited >= 0.25 and locked.loop_ticks >= 10, locked
     assert database.inline_reads.handed_over == 1
 
 

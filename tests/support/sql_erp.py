@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy.engine import make_url
+
+from adapters.sql import SQLAdapter
 
 # Quoted CamelCase names and a table name with a space, valid as written on both dialects.
 DDL = [
@@ -105,3 +109,23 @@ ENTITIES: dict[str, Any] = {
     },
     "product": {"table": "tags", "key": "code", "fields": {"name": "label"}},
 }
+
+
+@asynccontextmanager
+async def sql_adapters(default_url: str) -> AsyncIterator[Callable[..., SQLAdapter]]:
+    """Makes SQL adapters over ``default_url`` (or another ``url``) with the ERP mapping (or ``entities``)
+    and options; closes them all on exit."""
+    made: list[SQLAdapter] = []
+
+    def make(url: str = default_url, entities: dict[str, Any] | None = None, **options: Any) -> SQLAdapter:
+        config = {"url": url, "entities": ENTITIES if entities is None else entities, **options}
+        adapter = SQLAdapter.from_config(source="erp", config=config)
+        assert isinstance(adapter, SQLAdapter)
+        made.append(adapter)
+        return adapter
+
+    try:
+        yield make
+    finally:
+        for adapter in made:
+            await adapter.aclose()
