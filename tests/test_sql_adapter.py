@@ -12,7 +12,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import aiosqlite
 import pytest
 import yaml
 from sqlalchemy import DateTime, Numeric, bindparam, column, literal_column, select, table
@@ -41,6 +40,7 @@ from .support.sql_erp import (
     endless_query,
     load_postgres,
     load_sqlite,
+    record_driver_reads,
     sql_adapters,
 )
 
@@ -145,14 +145,7 @@ async def test_sqlite_batch_reads_take_one_call_to_the_driver(
     if not db_url.startswith("sqlite"):
         pytest.skip(reason="SQLite only: PostgreSQL reads go through SQLAlchemy's asyncpg dialect")
     adapter = make_adapter(sqlite_inline_budget_ms=0)  # the pool's path (inline reads: test_sql_inline_reads)
-    statements: list[str] = []
-    fetch_all = aiosqlite.Connection.execute_fetchall
-
-    async def counted(self: aiosqlite.Connection, sql: str, parameters: Any = None) -> Any:
-        statements.append(sql)
-        return await fetch_all(self, sql, parameters)
-
-    monkeypatch.setattr(aiosqlite.Connection, "execute_fetchall", counted)
+    statements = record_driver_reads(monkeypatch)
     for _ in range(2):  # compiled once, run again with other values
         customers = await adapter.get_many(Entity.CUSTOMER, ["3", "nope", "7"])
         orders = await adapter.find_related(Entity.ORDER, "customer_external_id", ["7", "3"])

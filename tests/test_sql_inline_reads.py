@@ -10,7 +10,6 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
-import aiosqlite
 import pytest
 from sqlalchemy import bindparam, literal_column, select, text
 from sqlalchemy.dialects.sqlite import aiosqlite as sqlite_aiosqlite
@@ -22,7 +21,7 @@ from adapters.sql.config import sqlite_connect_url
 from adapters.sql.driver_reads import DriverRead
 from adapters.sql.inline_reads import TOO_SLOW_FOR_SECONDS, InlineReader
 
-from .support.sql_erp import ENTITIES, load_sqlite, sql_adapters
+from .support.sql_erp import ENTITIES, load_sqlite, record_driver_reads, sql_adapters
 from .support.sqlite_locks import read_while_locked
 
 MakeAdapter = Callable[..., SQLAdapter]
@@ -44,15 +43,7 @@ async def make_adapter(erp_file: Path) -> AsyncIterator[MakeAdapter]:
 @pytest.fixture
 def pool_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Statements that went to an aiosqlite connection's thread."""
-    statements: list[str] = []
-    fetch_all = aiosqlite.Connection.execute_fetchall
-
-    async def counted(self: aiosqlite.Connection, sql: str, parameters: Any = None) -> Any:
-        statements.append(sql)
-        return await fetch_all(self, sql, parameters)
-
-    monkeypatch.setattr(aiosqlite.Connection, "execute_fetchall", counted)
-    return statements
+    return record_driver_reads(monkeypatch)
 
 
 def _reader(

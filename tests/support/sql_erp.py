@@ -11,6 +11,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import aiosqlite
+import pytest
 from sqlalchemy.engine import make_url
 
 from adapters.sql import SQLAdapter
@@ -129,3 +131,16 @@ async def sql_adapters(default_url: str) -> AsyncIterator[Callable[..., SQLAdapt
     finally:
         for adapter in made:
             await adapter.aclose()
+
+
+def record_driver_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """From now on, each statement that goes to an aiosqlite connection's thread as one driver read."""
+    statements: list[str] = []
+    fetch_all = aiosqlite.Connection.execute_fetchall
+
+    async def counted(self: aiosqlite.Connection, sql: str, parameters: Any = None) -> Any:
+        statements.append(sql)
+        return await fetch_all(self, sql, parameters)
+
+    monkeypatch.setattr(aiosqlite.Connection, "execute_fetchall", counted)
+    return statements
