@@ -187,16 +187,14 @@ async def compute_scope(db: Database, principal: Principal) -> AccessScope:
         return UNRESTRICTED
     from hub.crm.models import SalesRep, Territory, TerritoryMember
 
-    rep_id = principal.rep_id
-
     def read(session: Session) -> tuple[set[str], list[tuple[str, str | None]]]:
         roots = set(principal.territory_ids)
-        if rep_id is not None:
+        if principal.rep_id is not None:
             roots.update(
                 session.scalars(
                     select(TerritoryMember.territory_id)
                     .join(SalesRep, SalesRep.id == TerritoryMember.rep_id)
-                    .where(TerritoryMember.rep_id == rep_id, SalesRep.active.is_(True))
+                    .where(TerritoryMember.rep_id == principal.rep_id, SalesRep.active.is_(True))
                 )
             )
         edges = [(row[0], row[1]) for row in session.execute(select(Territory.id, Territory.parent_id))]

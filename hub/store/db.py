@@ -50,9 +50,9 @@ class Database:
         self.url = url
         parsed = make_url(url)
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
-        in_file = self.is_sqlite and bool(parsed.database) and parsed.database != ":memory:"
-        if in_file and parsed.database:
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        file = parsed.database if self.is_sqlite and parsed.database != ":memory:" else None
+        if file:
+            Path(file).parent.mkdir(parents=True, exist_ok=True)
         self.engine: AsyncEngine = create_async_engine(url, echo=echo, pool_pre_ping=not self.is_sqlite)
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
@@ -61,7 +61,7 @@ class Database:
         #: SQLite files: short reads on the event loop's thread first (see inline.py); ``None`` otherwise.
         self.inline_reads = (
             InlineReads(parsed, budget_seconds=inline_read_budget_ms / 1000)
-            if in_file and inline_read_budget_ms > 0
+            if file and inline_read_budget_ms > 0
             else None
         )
 
