@@ -172,8 +172,29 @@ class FaultsMiddleware:
             await response(scope, receive, send)
             return
         delay = faults.delay_seconds()
-        if delay:
-            await asyncio.sleep(delay)
+        if not delay:
+            await self._answer(scope, receive, send)
+            return
+        # A remote system's latency runs from the moment the request reaches it: the answer is prepared
+        # while the request waits and leaves when the latency has passed. (Preparing it after the wait
+        # would add this process's CPU to every latency, and queue the answers of all three silos, which
+        # share one event loop here, behind each other: a cost of the simulation, not of a slow system.)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + delay
+        held: list[Message] = []
+
+        async def hold(message: Message) -> None:
+            held.append(message)
+
+        try:
+            await self._answer(scope, receive, hold)
+        except Exception:
+            await self._release(held, deadline, send)
+            raise
+        await self._release(held, deadline, send)
+
+    async def _answer(self, scope: Scope, receive: Receive, send: Send) -> None:
+        faults = self.faults
         if faults.forced_429:
             response = self.errors(429, "rate_limited", "Too many requests.")
             response.headers["Retry-After"] = str(faults.retry_after)
@@ -186,6 +207,12 @@ class FaultsMiddleware:
             await self._send_truncated(scope, receive, send)
             return
         await self.app(scope, receive, send)
+
+    @staticmethod
+    async def _release(held: list[Message], deadline: float, send: Send) -> None:
+        await asyncio.sleep(max(0.0, deadline - asyncio.get_running_loop().time()))
+        for message in held:
+            await send(message)
 
     async def _send_truncated(self, scope: Scope, receive: Receive, send: Send) -> None:
         start: Message | None = None

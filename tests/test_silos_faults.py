@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from starlette.responses import PlainTextResponse, Response
+from starlette.types import Receive, Scope, Send
 
-from silos.faults import Faults, FaultsError
+from silos.faults import Faults, FaultsError, FaultsMiddleware
 from tests.support.silos import SiloEnv, running_silo
 
 
@@ -78,6 +81,24 @@ async def test_latency_delays_responses(desk: SiloEnv) -> None:
     desk.faults.update(latency_ms=0, jitter_ms=30)
     delays = [desk.faults.delay_seconds() for _ in range(50)]
     assert all(0 <= d <= 0.03 for d in delays) and len(set(delays)) > 10
+
+
+async def test_latency_runs_from_the_requests_arrival_not_after_the_answer_is_prepared() -> None:
+    async def slow_app(scope: Scope, receive: Receive, send: Send) -> None:
+        await asyncio.sleep(0.08)
+        await PlainTextResponse("ready")(scope, receive, send)
+
+    def errors(status: int, code: str, message: str) -> Response:
+        return PlainTextResponse(message, status_code=status)
+
+    app = FaultsMiddleware(slow_app, faults=Faults(latency_ms=200), errors=errors)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://silo") as client:
+        started = time.perf_counter()
+        response = await client.get("/anything")
+        elapsed = time.perf_counter() - started
+    assert response.status_code == 200 and response.text == "ready"
+    # 80 ms of preparing inside 200 ms of latency: the answer leaves at 200 ms, not at 280 ms.
+    assert 0.2 <= elapsed < 0.26
 
 
 async def test_error_rate_answers_500_in_the_silos_format(desk: SiloEnv) -> None:
