@@ -6,15 +6,18 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
+from datetime import datetime
+from functools import partial
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import Integer, bindparam, column, inspect, make_url, select, text
 from sqlalchemy.orm import Session
 
+from hub.loaders import _CustomerRows, _customers_with_links, _read_customers_with_links
 from hub.security.scope import NOTHING, activate
 from hub.store.db import Database
-from hub.store.inline import InlineReadUnavailable
+from hub.store.inline import InlineReads, InlineReadUnavailable
 from hub.store.models import CustomerLink, HubCustomer
 
 from .support.sqlite_locks import read_while_locked
@@ -124,3 +127,105 @@ async def test_in_memory_databases_and_a_zero_budget_use_the_engine(
     memory = Database("sqlite+aiosqlite:///:memory:")
     assert memory.inline_reads is None
     await memory.aclose()
+
+
+# -- compiled lookups -----------------------------------------------------------------------------------
+
+
+def _state(instance: object) -> dict[str, object]:
+    """Every mapped column of ``instance``, and whether it is detached with an identity, as a closed
+    session leaves what it loaded."""
+    state = inspect(instance)
+    columns = {attr.key: getattr(instance, attr.key) for attr in state.mapper.column_attrs}
+    return {**columns, "detached": state.detached, "identity": state.identity}
+
+
+def _lookup_state(
+    result: tuple[dict[str, HubCustomer], dict[str, list[CustomerLink]]],
+) -> tuple[dict[str, dict[str, object]], dict[str, list[dict[str, object]]]]:
+    customers, links = result
+    return (
+        {key: _state(row) for key, row in customers.items()},
+        {key: [_state(link) for link in rows] for key, rows in links.items()},
+    )
+
+
+async def test_the_compiled_customer_lookup_gives_what_the_orm_read_gives(
+    hub_file: Path, open_db: list[Database]
+) -> None:
+    database = _db(open_db, hub_file)
+    async with database.transaction() as session:
+        session.add(HubCustomer(id="c3", display_name="Initech", country="DE"))
+        session.add(
+            CustomerLink(hub_customer_id="c1", source="support", external_id="41", rule="email", score=0.9)
+        )
+    inline = database.inline_reads
+    assert inline is not None
+    ids = ["c2", "c3", "unknown"]  # c2 was merged into c1, which comes along with its two links
+    compiled = _CustomerRows.of(inline).read(ids)
+    orm = await database.read(partial(_customers_with_links, ids=ids))
+    assert _lookup_state(compiled) == _lookup_state(orm)
+    customers, links = compiled
+    assert sorted(customers) == ["c1", "c2", "c3"] and [link.external_id for link in links["c1"]] == [
+        "7",
+        "41",
+    ]
+    assert isinstance(customers["c1"].created_at, datetime) and links["c1"][0].manual is False
+    assert inline.reads == 3  # two compiled statements (the merge target is a second one) and the ORM read
+
+
+async def test_a_customer_lookup_under_an_access_scope_goes_through_the_orm(
+    hub_file: Path, open_db: list[Database]
+) -> None:
+    database = _db(open_db, hub_file)
+    with activate(NOTHING):  # the session hook applies the scope; the compiled statement could not
+        assert await _read_customers_with_links(database, ["c1", "c2"]) == ({}, {})
+    customers, _ = await _read_customers_with_links(database, ["c1", "c2"])
+    assert sorted(customers) == ["c1", "c2"]
+
+
+async def test_a_customer_lookup_on_a_locked_database_waits_off_the_loop(
+    hub_file: Path, open_db: list[Database]
+) -> None:
+    database = _db(open_db, hub_file)
+    assert database.inline_reads is not None
+    update = "UPDATE hub_customers SET display_name = 'Renamed' WHERE id = 'c1'"
+    locked = await read_while_locked(hub_file, update, lambda: _read_customers_with_links(database, ["c1"]))
+    assert locked.result[0]["c1"].display_name == "Renamed"
+    assert locked.waited >= 0.25 and locked.loop_ticks >= 10, locked
+    # Handed over twice: the compiled statement, then the ORM read's own inline attempt.
+    assert database.inline_reads.handed_over == 2
+
+
+async def test_a_compiled_select_over_budget_is_interrupted(hub_file: Path, open_db: list[Database]) -> None:
+    database = _db(open_db, hub_file, inline_read_budget_ms=5)
+    assert database.inline_reads is not None
+    heavy = (
+        text(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 50000000)"
+            " SELECT count(*) AS total FROM n WHERE i NOT IN :skipped"
+        )
+        .bindparams(bindparam("skipped", expanding=True))
+        .columns(column("total", Integer))
+    )
+    query = database.inline_reads.compile(heavy, expanding="skipped")
+    started = time.perf_counter()
+    with pytest.raises(InlineReadUnavailable):
+        database.inline_reads.select_rows(query, [1, 2])
+    assert time.perf_counter() - started < 0.5  # seconds of work, interrupted after its budget
+    assert database.inline_reads.handed_over == 1
+    # The connection is usable afterwards, and a quick statement answers.
+    quick = database.inline_reads.compile(
+        select(HubCustomer.id).where(HubCustomer.id.in_(bindparam("ids", expanding=True))), expanding="ids"
+    )
+    assert database.inline_reads.select_rows(quick, ["c2", "c1", "c9"]) == [("c1",), ("c2",)]
+
+
+def test_a_compiled_select_takes_only_its_in_list(hub_file: Path) -> None:
+    reads = InlineReads(make_url(f"sqlite:///{hub_file}"), budget_seconds=0.002)
+    statement = select(HubCustomer.id).where(
+        HubCustomer.id.in_(bindparam("ids", expanding=True)), HubCustomer.country == "DE"
+    )
+    with pytest.raises(ValueError, match="exactly one parameter"):
+        reads.compile(statement, expanding="ids")
+    reads.dispose()
