@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import Integer, bindparam, column, inspect, make_url, select, text
 from sqlalchemy.orm import Session
 
-from hub.loaders import _CustomerRows, _customers_with_links, _read_customers_with_links
+from hub.loaders import _customers_with_links, _read_customers_with_links
 from hub.security.scope import NOTHING, activate
 from hub.store.db import Database
 from hub.store.inline import InlineReads, InlineReadUnavailable
@@ -162,16 +162,14 @@ async def test_the_compiled_customer_lookup_gives_what_the_orm_read_gives(
     inline = database.inline_reads
     assert inline is not None
     ids = ["c2", "c3", "unknown"]  # c2 was merged into c1, which comes along with its two links
-    compiled = _CustomerRows.of(inline).read(ids)
+    compiled = await _read_customers_with_links(database, ids)
+    assert inline.reads == 2  # two compiled statements: the merge target is a second one
     orm = await database.read(partial(_customers_with_links, ids=ids))
     assert _lookup_state(compiled) == _lookup_state(orm)
     customers, links = compiled
-    assert sorted(customers) == ["c1", "c2", "c3"] and [link.external_id for link in links["c1"]] == [
-        "7",
-        "41",
-    ]
+    assert sorted(customers) == ["c1", "c2", "c3"]
+    assert [link.external_id for link in links["c1"]] == ["7", "41"] and links["c3"] == []
     assert isinstance(customers["c1"].created_at, datetime) and links["c1"][0].manual is False
-    assert inline.reads == 3  # two compiled statements (the merge target is a second one) and the ORM read
 
 
 async def test_a_customer_lookup_under_an_access_scope_goes_through_the_orm(
@@ -208,16 +206,16 @@ async def test_a_compiled_select_over_budget_is_interrupted(hub_file: Path, open
         .bindparams(bindparam("skipped", expanding=True))
         .columns(column("total", Integer))
     )
-    query = database.inline_reads.compile(heavy, expanding="skipped")
+    query = database.inline_reads.compiled(heavy, expanding="skipped")
     started = time.perf_counter()
     with pytest.raises(InlineReadUnavailable):
         database.inline_reads.select_rows(query, [1, 2])
     assert time.perf_counter() - started < 0.5  # seconds of work, interrupted after its budget
     assert database.inline_reads.handed_over == 1
-    # The connection is usable afterwards, and a quick statement answers.
-    quick = database.inline_reads.compile(
-        select(HubCustomer.id).where(HubCustomer.id.in_(bindparam("ids", expanding=True))), expanding="ids"
-    )
+    # The connection is usable afterwards, and a quick statement answers; it is compiled once.
+    by_id = select(HubCustomer.id).where(HubCustomer.id.in_(bindparam("ids", expanding=True)))
+    quick = database.inline_reads.compiled(by_id, expanding="ids")
+    assert database.inline_reads.compiled(by_id, expanding="ids") is quick
     assert database.inline_reads.select_rows(quick, ["c2", "c1", "c9"]) == [("c1",), ("c2",)]
 
 
@@ -227,5 +225,5 @@ def test_a_compiled_select_takes_only_its_in_list(hub_file: Path) -> None:
         HubCustomer.id.in_(bindparam("ids", expanding=True)), HubCustomer.country == "DE"
     )
     with pytest.raises(ValueError, match="exactly one parameter"):
-        reads.compile(statement, expanding="ids")
+        reads.compiled(statement, expanding="ids")
     reads.dispose()

@@ -57,6 +57,7 @@ class CompiledSelect:
     are the values the engine would give."""
 
     def __init__(self, statement: Select[Any] | TextualSelect, dialect: Dialect, *, expanding: str) -> None:
+        self.statement = statement
         self._compiled = statement.compile(dialect=dialect)
         if set(self._compiled.binds) != {expanding}:
             raise ValueError(f"the statement must have exactly one parameter, the IN list {expanding!r}")
@@ -97,6 +98,7 @@ class InlineReads:
         self.reads = 0
         self.handed_over = 0
         self._deadline = threading.local()
+        self._compiled: dict[int, CompiledSelect] = {}
         self._engine: Engine = create_engine(
             url.set(drivername="sqlite"),
             poolclass=SingletonThreadPool,
@@ -119,8 +121,13 @@ class InlineReads:
         self.reads += 1
         return result
 
-    def compile(self, statement: Select[Any] | TextualSelect, *, expanding: str) -> CompiledSelect:
-        return CompiledSelect(statement, self._engine.dialect, expanding=expanding)
+    def compiled(self, statement: Select[Any] | TextualSelect, *, expanding: str) -> CompiledSelect:
+        """``statement`` compiled for this connection; compiled once, for as long as the statement lives."""
+        query = self._compiled.get(id(statement))
+        if query is None or query.statement is not statement:
+            query = CompiledSelect(statement, self._engine.dialect, expanding=expanding)
+            self._compiled[id(statement)] = query
+        return query
 
     def select_rows(self, query: CompiledSelect, values: Sequence[Any]) -> list[tuple[Any, ...]]:
         """The rows of ``query`` for the IN list ``values``, or ``InlineReadUnavailable``; no session, so
