@@ -6,6 +6,7 @@ import importlib
 from typing import Any
 
 import httpx
+from pydantic import SecretStr
 
 from adapters.sdk import Entity, EntityMapping
 from adapters.sdk.rest import (
@@ -20,6 +21,7 @@ from adapters.sdk.rest import (
     PageNumberPaginator,
     Paginator,
     ParamBatch,
+    SessionLoginAuth,
     SinglePage,
 )
 
@@ -39,6 +41,7 @@ from .manifest import (
     OffsetSpec,
     PageNumberSpec,
     PaginatorSpec,
+    SessionLoginSpec,
     SinglePageSpec,
 )
 
@@ -103,8 +106,26 @@ def build_auth(source: ManifestSource, spec: AuthSpec | None, base_url: str) -> 
                 client_auth=spec.client_auth,
                 expiry_margin_seconds=spec.expiry_margin_seconds,
             )
+        if isinstance(spec, SessionLoginSpec):
+            return SessionLoginAuth(
+                login_url=str(httpx.URL(base_url.rstrip("/") + "/").join(spec.login_url)),
+                body=_hidden(spec.body),
+                error_field=spec.error_field,
+                expired_statuses=tuple(spec.expired_statuses),
+            )
     auth: httpx.Auth = _custom(source, spec, httpx.Auth, ("auth",))
     return auth
+
+
+def _hidden(value: Any) -> Any:
+    """Every text in ``value`` as a ``SecretStr``: most fields of a login body are credentials."""
+    if isinstance(value, str):
+        return SecretStr(value)
+    if isinstance(value, dict):
+        return {key: _hidden(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_hidden(item) for item in value]
+    return value
 
 
 def _lookup(source: ManifestSource, spec: LookupSpec | None, loc: tuple[str | int, ...]) -> ParamBatch | None:

@@ -135,8 +135,22 @@ class OAuth2Spec(_Spec):
     expiry_margin_seconds: float = Field(30.0, ge=0)
 
 
+class SessionLoginSpec(_Spec):
+    """Session-cookie login (``SessionLoginAuth``): ``body`` is POSTed as JSON to ``login_url``."""
+
+    type: Literal["session_login"]
+    login_url: str
+    # It holds the credentials: kept out of reprs and error messages.
+    body: dict[str, Any] = Field(repr=False)
+    error_field: str | None = None
+    expired_statuses: list[Annotated[int, Field(ge=400, le=599)]] = Field(
+        default_factory=lambda: [401], min_length=1
+    )
+
+
 AuthSpec = Annotated[
-    BearerSpec | BasicSpec | ApiKeySpec | OAuth2Spec | CustomSpec, Field(discriminator="type")
+    BearerSpec | BasicSpec | ApiKeySpec | OAuth2Spec | SessionLoginSpec | CustomSpec,
+    Field(discriminator="type"),
 ]
 
 

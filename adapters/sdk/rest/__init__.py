@@ -44,6 +44,7 @@ from .paginators import (
     parse_link_header,
     read_json,
 )
+from .session_auth import SessionLoginAuth
 
 __all__ = [
     "ApiKeyAuth",
@@ -65,6 +66,7 @@ __all__ = [
     "RESTAdapter",
     "RESTConfig",
     "RetryPolicy",
+    "SessionLoginAuth",
     "SinglePage",
     "UpstreamClient",
     "next_link",
