@@ -126,6 +126,18 @@ async def test_a_cookie_renewed_by_an_answer_replaces_the_old_one(server: tuple[
     assert app.state.presented == [("sess-1", ".node1"), ("sess-1", ".node2")]
 
 
+async def test_the_session_follows_a_redirect_within_the_upstream_only(server: tuple[Starlette, str]) -> None:
+    app, url = server
+    assert await fetch(url, service_layer(url), PageRequest("/b1s/v1/Moved")) == MAXI_TEQ
+    assert app.state.presented == [("sess-1", ".node1")]
+    other = session_app()
+    async with serve_app(other) as elsewhere:
+        moved_away = PageRequest("/b1s/v1/Moved", {"to": f"{elsewhere}/b1s/v1/BusinessPartners"})
+        with pytest.raises(UpstreamAuthError):
+            await fetch(url, service_layer(url), moved_away)
+    assert other.state.presented == [(None, None), (None, None)]  # the cookies never left their origin
+
+
 async def test_refused_credentials_raise_without_showing_them(server: tuple[Starlette, str]) -> None:
     app, url = server
     with pytest.raises(UpstreamAuthError) as caught:

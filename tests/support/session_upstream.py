@@ -10,7 +10,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 COMPANY_DB, USER, PASSWORD = "SBODEMOUS", "manager", "sess-pa55word"
@@ -58,9 +58,14 @@ def session_app() -> Starlette:
         response.set_cookie("session_id", "odoo-session")  # Odoo sets one even when the login fails
         return response
 
+    async def moved(request: Request) -> Response:
+        # Redirected within the service, or to ``?to=`` (another origin).
+        return RedirectResponse(request.query_params.get("to", "/b1s/v1/BusinessPartners"), status_code=307)
+
     app = Starlette(
         routes=[
             Route("/b1s/v1/Login", login, methods=["POST"]),
+            Route("/b1s/v1/Moved", moved),
             Route("/b1s/v1/BusinessPartners", partners),
             Route("/web/session/authenticate", odoo_authenticate, methods=["POST"]),
         ]

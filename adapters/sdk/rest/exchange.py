@@ -89,14 +89,15 @@ def redirect_request(request: httpx.Request, response: httpx.Response) -> httpx.
     headers = httpx.Headers(request.headers)
     if not _same_origin(url, request.url):
         if not _is_https_upgrade(request.url, url):
-            # The credentials were meant for the upstream that was configured, not for wherever it points.
+            # The credentials were meant for the upstream that was configured, not for wherever it points;
+            # so was a session cookie (``SessionLoginAuth``), which the same origin keeps.
             headers.pop("Authorization", None)
+            headers.pop("Cookie", None)
         headers["Host"] = url.netloc.decode("ascii")
     drops_body = method != request.method and method == "GET"
     if drops_body:
         headers.pop("Content-Length", None)
         headers.pop("Transfer-Encoding", None)
-    headers.pop("Cookie", None)
     return httpx.Request(
         method,
         url,
