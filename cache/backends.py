@@ -15,8 +15,6 @@ from collections.abc import Callable, Sequence
 from typing import Any, Protocol, cast
 from urllib.parse import unquote, urlsplit
 
-from aiocache.backends.redis import RedisCache
-
 from .config import DEFAULT_MEMORY_MAX_ENTRIES, CacheConfig
 from .entry import CacheEntry, CorruptEntryError, EntrySerializer
 from .memory import BoundedMemoryCache
@@ -103,6 +101,10 @@ class RedisBackend:
     name = "redis"
 
     def __init__(self, url: str, *, operation_timeout: float) -> None:
+        # Imported here: the redis client is an optional extra (the configuration says so when it is
+        # missing), and the default in-memory cache must work without it.
+        from aiocache.backends.redis import RedisCache
+
         parts = urlsplit(url)
         database = parts.path.strip("/") or "0"
         if not database.isdigit():

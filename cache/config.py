@@ -25,6 +25,7 @@ hub processes share them. CRM entities live in the hub's own database and are ne
 
 from __future__ import annotations
 
+import importlib.util
 import re
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
@@ -51,6 +52,13 @@ class SourceCacheConfig(BaseModel):
             if ttl < 0:
                 raise ValueError(f"the TTL of {entity.value} must be >= 0 seconds")
         return value
+
+
+def require_redis_client(what: str) -> None:
+    """Refuse a configuration that needs Redis where the optional client is not installed, at start-up and
+    with the fix, rather than with an import error at the first cache read."""
+    if importlib.util.find_spec("redis") is None:
+        raise ValueError(f"{what} needs the redis client, not installed here: pip install 'crmhub[redis]'")
 
 
 class CacheConfig(BaseModel):
@@ -94,8 +102,10 @@ class CacheConfig(BaseModel):
 
     @model_validator(mode="after")
     def _redis_needs_url(self) -> CacheConfig:
-        if self.enabled and self.backend == "redis" and not self.redis_url:
-            raise ValueError("backend 'redis' needs redis_url (e.g. redis://127.0.0.1:6379/0)")
+        if self.enabled and self.backend == "redis":
+            if not self.redis_url:
+                raise ValueError("backend 'redis' needs redis_url (e.g. redis://127.0.0.1:6379/0)")
+            require_redis_client("backend 'redis'")
         return self
 
     def ttl_for(self, source: str, entity: Entity) -> float:

@@ -26,6 +26,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from cache.config import require_redis_client
+
 from . import permissions as p
 
 RowScope = Literal["all", "territory"]
@@ -186,6 +188,12 @@ class RateLimitConfig(BaseModel):
     window_seconds: int = Field(default=60, ge=1, le=86_400)
     redis_url: SecretStr | None = None
     key_prefix: str = "crmhub:ratelimit:"
+
+    @model_validator(mode="after")
+    def _redis_client_installed(self) -> RateLimitConfig:
+        if self.enabled and self.redis_url is not None:
+            require_redis_client("a rate limit with redis_url")
+        return self
 
 
 class SecurityConfig(BaseModel):
