@@ -19,6 +19,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 
+from adapters.sql.config import missing_driver
 from cache.config import CacheConfig
 
 from .errors import ConfigError
@@ -95,6 +96,14 @@ class HubSettings(BaseSettings):
     security: SecurityConfig = Field(default_factory=SecurityConfig)
     #: Directory of the config file; relative paths in it are resolved against this.
     base_dir: Path = Field(default_factory=Path.cwd, exclude=True)
+
+    @field_validator("database_url")
+    @classmethod
+    def _driver_installed(cls, value: str) -> str:
+        problem = missing_driver(value.partition("://")[0])
+        if problem is not None:
+            raise ValueError(problem)
+        return value
 
     @classmethod
     def settings_customise_sources(

@@ -6,6 +6,7 @@ Relative SQLite paths and ``mapping:`` files resolve against the directory of th
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +34,19 @@ from .spec import EntitySpec
 _URL_EXAMPLE = "e.g. sqlite:///erp.db or postgresql://user@host:5432/erp"
 _POSTGRES_NAMES = ("postgresql", "postgres")
 _MEMORY_DATABASES = ("", ":memory:")
+#: The optional extra of each async driver that the base install leaves out.
+_DRIVER_EXTRAS = {"asyncpg": "postgres"}
+
+
+def missing_driver(drivername: str) -> str | None:
+    """Why a URL of ``drivername`` (``postgresql+asyncpg``) cannot connect from this install, or ``None``:
+    its driver is an optional extra that is not installed. Said when the configuration is read, with the
+    command that fixes it, not as an import error when the first connection is made."""
+    driver = drivername.partition("+")[2]
+    extra = _DRIVER_EXTRAS.get(driver)
+    if extra is None or importlib.util.find_spec(driver) is not None:
+        return None
+    return f"the {driver} driver is not installed: pip install 'crmhub[{extra}]'"
 
 
 def _base_dir(info: ValidationInfo) -> Path:
@@ -70,6 +84,9 @@ def normalise_url(raw: str, base_dir: Path) -> URL:
             raise PydanticCustomError(
                 "sql_url", f"PostgreSQL driver {driver!r} is not supported (use postgresql://... for asyncpg)"
             )
+        problem = missing_driver("postgresql+asyncpg")
+        if problem is not None:
+            raise PydanticCustomError("sql_url", problem)
         return url.set(drivername="postgresql+asyncpg")
     raise PydanticCustomError(
         "sql_url",
