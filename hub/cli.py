@@ -85,9 +85,15 @@ def demo(
     port: PortOption = 8000,
 ) -> None:
     """Generate demo silos, start them in-process with the hub, and serve GraphiQL."""
-    from .demo import run_demo
+    from .demo import listen, run_demo
 
-    _run(run_demo(data_dir=data_dir.resolve(), size=size, seed=seed, host=host, port=port))
+    try:
+        sock = listen(host, port)
+    except OSError as exc:
+        raise _fail(
+            f"cannot listen on {host}:{port} ({exc.strerror}); choose another port with --port"
+        ) from None
+    _run(run_demo(data_dir=data_dir.resolve(), size=size, seed=seed, sock=sock))
 
 
 @sources_app.command("check")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -152,12 +153,29 @@ async def _started_hub(config_path: Path, data_dir: Path, *, crm: bool) -> Async
         await hub.aclose()
 
 
-async def run_demo(*, data_dir: Path, size: int, seed: int, host: str, port: int) -> None:
+def listen(host: str, port: int) -> socket.socket:
+    """The demo server's socket, bound before any data is generated: a port in use is reported at once,
+    and ``--port 0`` gets a real port to print in the links."""
+    family, kind, protocol, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    sock = socket.socket(family, kind, protocol)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(128)
+    except OSError:
+        sock.close()
+        raise
+    sock.setblocking(False)
+    return sock
+
+
+async def run_demo(*, data_dir: Path, size: int, seed: int, sock: socket.socket) -> None:
+    host, port = sock.getsockname()[:2]
+    if ":" in host:  # IPv6 literals are bracketed in URLs
+        host = f"[{host}]"
     async with demo_hub(data_dir, size=size, seed=seed) as hub:
         keys = await issue_demo_keys(hub, admin_key=os.environ.get(ADMIN_KEY_ENV) or None)
-        server = uvicorn.Server(
-            uvicorn.Config(create_app(hub=hub), host=host, port=port, log_level="warning")
-        )
+        server = uvicorn.Server(uvicorn.Config(create_app(hub=hub), log_level="warning"))
         typer.secho(f"\ncrmhub demo is running: open http://{host}:{port}/graphql", fg=typer.colors.GREEN)
         print_demo_keys(keys, f"http://{host}:{port}")
         config = data_dir / "crmhub.yaml"
@@ -167,4 +185,4 @@ async def run_demo(*, data_dir: Path, size: int, seed: int, host: str, port: int
             f"copy):\n  crmhub hooks send accounting --entity invoice --id <an invoice id> --config {config} "
             f"--url http://{host}:{port}\n(Ctrl+C to stop)"
         )
-        await server.serve()
+        await server.serve(sockets=[sock])
