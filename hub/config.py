@@ -74,6 +74,15 @@ class GraphQLConfig(BaseModel):
     max_page_size: int = Field(default=100, ge=1)
 
 
+#: The hub database's backends: the async driver each is pinned to, and the drivers a URL may name.
+_HUB_DATABASES = {
+    "sqlite": ("sqlite+aiosqlite", ("aiosqlite", "pysqlite")),
+    "postgresql": ("postgresql+asyncpg", ("asyncpg",)),
+    "postgres": ("postgresql+asyncpg", ("asyncpg",)),
+}
+_HUB_DATABASE_EXAMPLE = "e.g. sqlite+aiosqlite:///hub.sqlite or postgresql+asyncpg://user@host/db"
+
+
 class HubSettings(BaseSettings):
     """The validated configuration. Environment variables override the file."""
 
@@ -99,11 +108,21 @@ class HubSettings(BaseSettings):
 
     @field_validator("database_url")
     @classmethod
-    def _driver_installed(cls, value: str) -> str:
-        problem = missing_driver(value.partition("://")[0])
+    def _supported_database(cls, value: str) -> str:
+        """SQLite or PostgreSQL, pinned to the async driver the hub uses (``sqlite:///`` and
+        ``postgresql://`` are accepted as such); anything else is refused here, not at the first query."""
+        scheme, separator, rest = value.partition("://")
+        backend, _, driver = scheme.partition("+")
+        known = _HUB_DATABASES.get(backend)
+        if not separator or known is None:
+            raise ValueError(f"must be a SQLite or PostgreSQL URL ({_HUB_DATABASE_EXAMPLE})")
+        pinned, drivers = known
+        if driver and driver not in drivers:
+            raise ValueError(f"the {backend} driver {driver!r} is not supported ({_HUB_DATABASE_EXAMPLE})")
+        problem = missing_driver(pinned)
         if problem is not None:
             raise ValueError(problem)
-        return value
+        return f"{pinned}://{rest}"
 
     @classmethod
     def settings_customise_sources(

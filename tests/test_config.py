@@ -50,6 +50,12 @@ def test_valid_config_resolves_relative_paths(tmp_path: Path) -> None:
             "the name 'a' is used more than once",
         ),
         ("identity: {seed_sources: [erp]}\n", "identity.seed_sources: no source named 'erp'"),
+        (
+            "database_url: mysql://crm:pw@db/crm\n",
+            "database_url: Value error, must be a SQLite or PostgreSQL URL",
+        ),
+        ("database_url: crm.sqlite\n", "database_url: Value error, must be a SQLite or PostgreSQL URL"),
+        ("database_url: postgresql+psycopg2://db/crm\n", "the postgresql driver 'psycopg2' is not supported"),
     ],
 )
 def test_config_errors_name_file_source_and_field(tmp_path: Path, text: str, expected: str) -> None:
@@ -58,6 +64,20 @@ def test_config_errors_name_file_source_and_field(tmp_path: Path, text: str, exp
         load_settings(path)
     assert str(path) in info.value.message
     assert expected in info.value.message
+
+
+@pytest.mark.parametrize(
+    ("given", "pinned"),
+    [
+        ("sqlite:///hub.db", "sqlite+aiosqlite:///{dir}/hub.db"),
+        ("sqlite+pysqlite:///:memory:", "sqlite+aiosqlite:///:memory:"),
+        ("postgresql://crm@db:5432/crm", "postgresql+asyncpg://crm@db:5432/crm"),
+        ("postgres://crm@db/crm", "postgresql+asyncpg://crm@db/crm"),
+    ],
+)
+def test_the_hub_database_url_is_pinned_to_its_async_driver(tmp_path: Path, given: str, pinned: str) -> None:
+    settings = load_settings(_write(tmp_path, f"database_url: '{given}'\n"))
+    assert settings.database_url == pinned.format(dir=tmp_path.resolve())
 
 
 def test_missing_file(tmp_path: Path) -> None:
