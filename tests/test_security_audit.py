@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -131,6 +132,46 @@ def test_the_filter_redacts_messages_arguments_and_tracebacks() -> None:
     finally:
         logger.removeHandler(handler)
         root.removeHandler(root_handler)
+
+
+def test_uvicorn_s_access_log_keeps_working_with_the_filter() -> None:
+    """uvicorn's access formatter reads its five fields from ``record.args``: the filter must leave them
+    there (redacted), or every request line becomes a logging error."""
+    from uvicorn.logging import AccessFormatter
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(
+        AccessFormatter('%(client_addr)s - "%(request_line)s" %(status_code)s', use_colors=False)
+    )
+    handler.addFilter(RedactSecrets())
+    logger = logging.getLogger("crmhub.test.access")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    errors: list[BaseException | None] = []
+    handle_error = handler.handleError
+    handler.handleError = lambda record: errors.append(sys.exc_info()[1])  # type: ignore[method-assign]
+    try:
+        line = '%s - "%s %s HTTP/%s" %d'
+        logger.info(line, "127.0.0.1:5000", "GET", "/healthz", "1.1", 200)
+        logger.info(line, "127.0.0.1:5001", "GET", "/export?api_key=crmhub_livekeylivekey", "1.1", 200)
+        output = stream.getvalue()
+    finally:
+        handler.handleError = handle_error  # type: ignore[method-assign]
+        logger.removeHandler(handler)
+    assert errors == []
+    assert '127.0.0.1:5000 - "GET /healthz HTTP/1.1" 200' in output
+    assert "livekey" not in output and '"GET /export?api_key=[REDACTED] HTTP/1.1" 200' in output
+
+
+def test_a_secret_split_between_message_and_argument_is_merged_and_redacted() -> None:
+    record = logging.LogRecord("crmhub", logging.INFO, __file__, 1, "token=%s", ("abc123def",), None)
+    untouched = logging.LogRecord("crmhub", logging.INFO, __file__, 1, "%s rows in %s", (3, "orders"), None)
+    RedactSecrets().filter(record)
+    RedactSecrets().filter(untouched)
+    assert record.getMessage() == "token=[REDACTED]" and record.args is None
+    assert untouched.args == (3, "orders")  # nothing secret: the record is left as it was
 
 
 # -- migration ---------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
+from typing import Any
 
 REDACTED = "[REDACTED]"
 _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
@@ -34,7 +35,13 @@ def redact(text: str) -> str:
 
 
 class RedactSecrets(logging.Filter):
-    """Rewrites the record's message (arguments merged in) and its exception text."""
+    """Rewrites the record's message and its exception text.
+
+    A record without secrets is left as it is. One with secrets keeps its arguments, each redacted, when
+    that removes every secret: formatters that read ``record.args`` themselves (uvicorn's access log takes
+    its five fields from there) go on working. Only a secret made by the message and an argument together
+    merges them into one redacted message.
+    """
 
     def filter(self, record: logging.LogRecord) -> bool:
         try:
@@ -42,8 +49,8 @@ class RedactSecrets(logging.Filter):
         except Exception:  # a broken format string: leave it to the handler to report
             return True
         cleaned = redact(message)
-        if cleaned != message or record.args:
-            record.msg, record.args = cleaned, None
+        if cleaned != message:
+            record.msg, record.args = _redacted_parts(record, cleaned)
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
@@ -51,6 +58,22 @@ class RedactSecrets(logging.Filter):
         if record.stack_info:
             record.stack_info = redact(record.stack_info)
         return True
+
+
+def _redacted_parts(record: logging.LogRecord, cleaned: str) -> tuple[object, Any]:
+    """The record's message and arguments with the secrets out: redacted one by one where that suffices,
+    else ``cleaned`` (the whole message redacted) with no arguments."""
+    args = record.args
+    if isinstance(args, tuple) and args and isinstance(record.msg, str):
+        msg = redact(record.msg)
+        parts = tuple(redact(arg) if isinstance(arg, str) else arg for arg in args)
+        try:
+            formatted = msg % parts
+        except (TypeError, ValueError):
+            formatted = None
+        if formatted is not None and redact(formatted) == formatted:
+            return msg, parts
+    return cleaned, None
 
 
 LOGGERS = ("", "uvicorn", "uvicorn.access", "uvicorn.error", "crmhub")
