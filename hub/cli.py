@@ -85,13 +85,15 @@ def demo(
     port: PortOption = 8000,
 ) -> None:
     """Generate demo silos, start them in-process with the hub, and serve GraphiQL."""
-    from .demo import listen, run_demo
+    from adapters.sdk.asgi_server import listening_socket
+
+    from .demo import run_demo
 
     try:
-        sock = listen(host, port)
+        sock = listening_socket(host, port)  # before any data is generated: a port in use fails at once
     except OSError as exc:
         raise _fail(
-            f"cannot listen on {host}:{port} ({exc.strerror}); choose another port with --port"
+            f"cannot listen on {host}:{port} ({exc.strerror or exc}); choose another port with --port"
         ) from None
     _run(run_demo(data_dir=data_dir.resolve(), size=size, seed=seed, sock=sock))
 

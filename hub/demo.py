@@ -153,22 +153,6 @@ async def _started_hub(config_path: Path, data_dir: Path, *, crm: bool) -> Async
         await hub.aclose()
 
 
-def listen(host: str, port: int) -> socket.socket:
-    """The demo server's socket, bound before any data is generated: a port in use is reported at once,
-    and ``--port 0`` gets a real port to print in the links."""
-    family, kind, protocol, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
-    sock = socket.socket(family, kind, protocol)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(address)
-        sock.listen(128)
-    except OSError:
-        sock.close()
-        raise
-    sock.setblocking(False)
-    return sock
-
-
 async def run_demo(*, data_dir: Path, size: int, seed: int, sock: socket.socket) -> None:
     host, port = sock.getsockname()[:2]
     if ":" in host:  # IPv6 literals are bracketed in URLs

@@ -8,7 +8,6 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from hub.cli import app as cli
-from hub.demo import listen
 
 
 def test_a_port_in_use_is_reported_before_any_data_is_generated(tmp_path: Path) -> None:
@@ -20,14 +19,3 @@ def test_a_port_in_use_is_reported_before_any_data_is_generated(tmp_path: Path) 
     assert result.exit_code == 2
     assert f"cannot listen on 127.0.0.1:{port}" in result.output and "--port" in result.output
     assert not (tmp_path / "demo").exists()  # nothing was generated for a demo that cannot be served
-
-
-def test_port_0_listens_on_a_real_port() -> None:
-    sock = listen("127.0.0.1", 0)
-    try:
-        host, port = sock.getsockname()[:2]
-        assert host == "127.0.0.1" and port > 0
-        with socket.create_connection((host, port), timeout=2):
-            pass  # the socket accepts connections before the server runs (they wait in the backlog)
-    finally:
-        sock.close()
