@@ -5,6 +5,18 @@ Each of the four silos (ERP over SQL, accounting, support and marketing over HTT
 round, the whole request should take little more than ONE silo's latency. Caching is off (every request is
 cold) and each request asks for a different customer.
 
+Beside the figure, the run measures where the time above the latency goes, on this machine and in this run:
+
+* the same adapter calls replayed all at once without the hub (what the adapters and client libraries cost);
+* the same HTTP requests sent straight through aiohttp, bodies read but not decoded, beside the ERP calls'
+  injected delay (what the machine, the silo process and the loopback network cost: no client can go under
+  it);
+* the hub's own CPU per 360 with every adapter answering at once from the recorded answers (GraphQL, the
+  hub's customer lookup, loaders, single-flight, guard, metrics). That work runs before the first call goes
+  out or after the answers are in, so the machine's floor plus it is about what a hub over adapters that
+  cost nothing would still take (a little less where early answers are completed while later ones are on
+  their way).
+
     python -m bench.fanout [--latency-ms 50] [--requests 150] [--quick]
 """
 
@@ -19,6 +31,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeAlias
 
+import httpx
+
 from adapters.sdk import Adapter
 from bench.common import cpu_ticks, machine, steal_share, table
 from bench.fleet import CUSTOMER_360, silo_fleet
@@ -31,23 +45,97 @@ QUICK_ARGS = ("--quick",)
 QUICK_REQUESTS = 3
 
 
+#: One HTTP request as it went on the wire: method, absolute URL, headers, body.
+WireRequest: TypeAlias = tuple[str, str, dict[str, str], bytes]
+#: Headers aiohttp writes itself.
+_OWN_HEADERS = frozenset({"host", "content-length", "accept-encoding", "connection", "user-agent"})
+
+
+def _answer_key(adapter: Adapter[Any], method: str, args: tuple[Any, ...]) -> tuple[Any, ...]:
+    return (id(adapter), method, *(tuple(arg) if isinstance(arg, list | tuple) else arg for arg in args))
+
+
 class CallRecorder:
-    """Records the adapter calls each request makes, so the same calls can be replayed without the hub."""
+    """Records the adapter calls each request makes, and their answers, so the same calls can be replayed
+    without the hub and the hub can be run again with the answers served from memory."""
 
     def __init__(self, adapters: dict[str, Adapter[Any]]) -> None:
         self.current: list[Call] = []
-        for adapter in adapters.values():
+        self.answers: dict[tuple[Any, ...], Any] = {}
+        self._adapters = list(adapters.values())
+        for adapter in self._adapters:
             for method in ("get_many", "find_related"):
-                setattr(adapter, method, self._recording(adapter, getattr(adapter, method)))
+                setattr(adapter, method, self._recording(adapter, method, getattr(adapter, method)))
 
     def _recording(
-        self, adapter: Adapter[Any], method: Callable[..., Awaitable[Any]]
+        self, adapter: Adapter[Any], name: str, method: Callable[..., Awaitable[Any]]
     ) -> Callable[..., Awaitable[Any]]:
         async def call(*args: Any) -> Any:
             self.current.append((method, args))
-            return await method(*args)
+            answer = await method(*args)
+            self.answers[_answer_key(adapter, name, args)] = answer
+            return answer
 
         return call
+
+    def answer_from_memory(self) -> None:
+        """From now on every adapter call returns its recorded answer at once (it must have been made)."""
+        for adapter in self._adapters:
+            for name in ("get_many", "find_related"):
+                setattr(adapter, name, self._remembered(adapter, name))
+
+    def _remembered(self, adapter: Adapter[Any], name: str) -> Callable[..., Awaitable[Any]]:
+        answers = self.answers
+
+        async def call(*args: Any) -> Any:
+            return answers[_answer_key(adapter, name, args)]
+
+        return call
+
+
+class WireRecorder(httpx.AsyncBaseTransport):
+    """Wraps an adapter's transport and keeps the HTTP requests of the current customer 360."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, sink: list[list[WireRequest]]) -> None:
+        self.inner = inner
+        self.sink = sink
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        headers = {k: v for k, v in request.headers.items() if k.lower() not in _OWN_HEADERS}
+        self.sink[-1].append((request.method, str(request.url), headers, request.content))
+        return await self.inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+async def machine_floor(
+    wire: list[list[WireRequest]], erp_calls: list[int], latency_ms: float
+) -> list[float]:
+    """Each 360's HTTP requests straight through aiohttp (bodies read, not decoded), all at once beside one
+    bare ``latency_ms`` wait per ERP call: the floor of this machine, silo process and loopback network."""
+    import aiohttp
+
+    async def erp_call() -> None:
+        await asyncio.sleep(latency_ms / 1000)
+
+    async with aiohttp.ClientSession() as session:
+
+        async def fetch(method: str, url: str, headers: dict[str, str], body: bytes) -> None:
+            async with session.request(method, url, headers=headers, data=body or None) as response:
+                await response.read()
+                if response.status >= 400:
+                    raise SystemExit(f"the raw replay of {method} {url.split('?')[0]} got {response.status}")
+
+        async def one(requests: list[WireRequest], erp: int) -> float:
+            started = time.perf_counter()
+            await asyncio.gather(
+                *(fetch(*request) for request in requests), *(erp_call() for _ in range(erp))
+            )
+            return time.perf_counter() - started
+
+        await one(wire[0], erp_calls[0])  # aiohttp's connections, not measured
+        return [await one(requests, erp) for requests, erp in zip(wire, erp_calls, strict=True)]
 
 
 async def measure(latency_ms: float, requests: int) -> dict[str, float]:
@@ -61,7 +149,13 @@ async def measure(latency_ms: float, requests: int) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         async with silo_fleet(Path(tmp), latency_ms=latency_ms) as fleet:
             hub, customers = fleet.hub, fleet.customers
-            recorder = CallRecorder({name: hub.sources.adapter(name) for name in hub.sources.names()})
+            adapters = {name: hub.sources.adapter(name) for name in hub.sources.names()}
+            recorder = CallRecorder(adapters)
+            wire: list[list[WireRequest]] = [[]]
+            for adapter in adapters.values():
+                http = getattr(adapter, "http", None)
+                if http is not None:  # the REST adapters' UpstreamClient
+                    http.transport = WireRecorder(http.transport, wire)
 
             async def ask(customer_id: str) -> float:
                 started = time.perf_counter()
@@ -82,18 +176,32 @@ async def measure(latency_ms: float, requests: int) -> dict[str, float]:
                 await asyncio.gather(*(method(*args) for method, args in calls))
                 return time.perf_counter() - started
 
+            asked = [customers[i % (len(customers) - 1)] for i in range(requests)]
             await ask(customers[-1])  # connections and the accounting OAuth token, not measured
             timings, recorded = [], []
             ticks, cpu = cpu_ticks(), time.process_time()
-            for i in range(requests):
+            for customer_id in asked:
                 recorder.current = []
-                timings.append(await ask(customers[i % (len(customers) - 1)]))
+                wire.append([])
+                timings.append(await ask(customer_id))
                 recorded.append(recorder.current)
             cpu, steal = time.process_time() - cpu, steal_share(ticks, cpu_ticks())
-            calls = {name: hub.sources.adapter(name).upstream_calls for name in hub.sources.names()}
+            calls = {name: adapter.upstream_calls for name, adapter in adapters.items()}
+            timed_wire = wire[1:]
+            wire.append([])  # the replays below are not the hub's requests
             direct = [await replay(request_calls) for request_calls in recorded]
+            erp = adapters["erp"]
+            erp_calls = [sum(1 for method, _ in calls_ if method.__self__ is erp) for calls_ in recorded]
+            floor = await machine_floor(timed_wire, erp_calls, latency_ms)
+            recorder.answer_from_memory()
+            hub_cpu = time.process_time()
+            for customer_id in asked:
+                await ask(customer_id)
+            hub_cpu = time.process_time() - hub_cpu
     p50 = statistics.median(timings)
     direct_p50 = statistics.median(direct)
+    floor_p50 = statistics.median(floor)
+    hub_only_ms = hub_cpu / requests * 1000
     return {
         "p50_ms": p50 * 1000,
         "p95_ms": _p95(timings) * 1000,
@@ -106,6 +214,12 @@ async def measure(latency_ms: float, requests: int) -> dict[str, float]:
         # The hub process's CPU per request (its threads included): less sensitive to a noisy machine than
         # the latency, and what the latency above 50 ms is mostly made of.
         "cpu_ms_per_request": cpu / requests * 1000,
+        "machine_floor_p50_ms": floor_p50 * 1000,
+        "machine_floor_ratio": floor_p50 / (latency_ms / 1000),
+        "hub_only_cpu_ms": hub_only_ms,
+        # About what a hub over adapters that cost nothing would take: the machine's floor plus the hub's own
+        # work, which comes before the calls or after the answers and so does not overlap the wait.
+        "zero_cost_adapters_ratio": (floor_p50 * 1000 + hub_only_ms) / latency_ms,
         **({} if steal is None else {"steal_percent": steal * 100}),
     }
 
@@ -171,6 +285,28 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
                     f"<= {TARGET}",
                     f"{result['direct_p50_ms']:.1f} ms",
                     f"{result['direct_ratio']:.3f}",
+                ]
+            ],
+        )
+    )
+    print()
+    print("Where the time above the latency goes (same run):")
+    print(
+        table(
+            [
+                "this machine's floor: the same HTTP requests through bare aiohttp",
+                "/ latency",
+                "hub CPU per 360, adapters answering from memory",
+                "floor + that CPU: a hub over zero-cost adapters",
+                "/ latency",
+            ],
+            [
+                [
+                    f"{result['machine_floor_p50_ms']:.1f} ms",
+                    f"{result['machine_floor_ratio']:.3f}",
+                    f"{result['hub_only_cpu_ms']:.1f} ms",
+                    f"{result['machine_floor_p50_ms'] + result['hub_only_cpu_ms']:.1f} ms",
+                    f"{result['zero_cost_adapters_ratio']:.3f}",
                 ]
             ],
         )

@@ -65,7 +65,7 @@ def _fanout(figures: dict[str, Any]) -> list[Row]:
 
     latency, ratio = figures["latency_ms"], figures["ratio"]
     one_silo = f"{latency:.0f} ms (one silo)"
-    return [
+    rows = [
         Row(
             f"cold customer 360 p50, {latency:.0f} ms in each of 4 silos",
             f"{figures['p50_ms']:.1f} ms",
@@ -76,28 +76,40 @@ def _fanout(figures: dict[str, Any]) -> list[Row]:
         ),
         Row("cold customer 360 p95", f"{figures['p95_ms']:.1f} ms", one_silo, figures["p95_ms"] / latency),
         Row("upstream calls per cold customer 360", f"{figures['calls_per_request']:.1f}"),
-        *(
-            [Row("hub CPU per cold customer 360", f"{figures['cpu_ms_per_request']:.1f} ms")]
-            if "cpu_ms_per_request" in figures
-            else []
-        ),
-        *(
-            [Row("CPU time stolen by the hypervisor (fan-out run)", f"{figures['steal_percent']:.1f}%")]
-            if "steal_percent" in figures
-            else []
-        ),
-    ] + (
-        [
+    ]
+    if "cpu_ms_per_request" in figures:
+        rows.append(Row("hub CPU per cold customer 360", f"{figures['cpu_ms_per_request']:.1f} ms"))
+    if "steal_percent" in figures:
+        rows.append(
+            Row("CPU time stolen by the hypervisor (fan-out run)", f"{figures['steal_percent']:.1f}%")
+        )
+    if "direct_p50_ms" in figures:
+        rows.append(
             Row(
                 "the same upstream calls without the hub (adapters only), p50",
                 f"{figures['direct_p50_ms']:.1f} ms",
                 one_silo,
                 figures["direct_ratio"],
             )
+        )
+    if "machine_floor_p50_ms" in figures:
+        floor, hub_cpu = figures["machine_floor_p50_ms"], figures["hub_only_cpu_ms"]
+        rows += [
+            Row(
+                "this machine's floor: the same HTTP requests through bare aiohttp, p50",
+                f"{floor:.1f} ms",
+                one_silo,
+                figures["machine_floor_ratio"],
+            ),
+            Row("hub CPU per cold 360 with the adapters answering from memory", f"{hub_cpu:.1f} ms"),
+            Row(
+                "machine floor + that hub CPU (a hub over zero-cost adapters)",
+                f"{floor + hub_cpu:.1f} ms",
+                one_silo,
+                figures["zero_cost_adapters_ratio"],
+            ),
         ]
-        if "direct_p50_ms" in figures
-        else []
-    )
+    return rows
 
 
 def _warm(figures: dict[str, Any]) -> list[Row]:

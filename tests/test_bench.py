@@ -93,6 +93,26 @@ def test_fanout_floor_without_the_hub_becomes_an_ungraded_row(monkeypatch: pytes
     assert direct.ratio == pytest.approx(1.44)
 
 
+def test_fanout_machine_floor_and_hub_cpu_become_ungraded_rows(monkeypatch: pytest.MonkeyPatch) -> None:
+    figures = {
+        **FANOUT_FIGURES,
+        "ratio": 1.2,
+        "machine_floor_p50_ms": 53.5,
+        "machine_floor_ratio": 1.07,
+        "hub_only_cpu_ms": 4.25,
+        "zero_cost_adapters_ratio": 1.155,
+    }
+    monkeypatch.setattr(fanout, "main", _fake_main(figures, []))
+    rows = {row.figure: row for row in run_one(_benchmark("fanout"), quick=True)}
+    floor = rows["this machine's floor: the same HTTP requests through bare aiohttp, p50"]
+    hub_cpu = rows["hub CPU per cold 360 with the adapters answering from memory"]
+    bound = rows["machine floor + that hub CPU (a hub over zero-cost adapters)"]
+    assert (floor.value, floor.baseline, floor.met) == ("53.5 ms", "50 ms (one silo)", None)
+    assert floor.ratio == pytest.approx(1.07)
+    assert (hub_cpu.value, hub_cpu.met) == ("4.2 ms", None)
+    assert (bound.value, bound.met) == ("57.8 ms", None) and bound.ratio == pytest.approx(1.155)
+
+
 def test_fanout_cpu_and_steal_become_ungraded_rows(monkeypatch: pytest.MonkeyPatch) -> None:
     figures = {**FANOUT_FIGURES, "ratio": 1.1, "cpu_ms_per_request": 12.34, "steal_percent": 17.06}
     monkeypatch.setattr(fanout, "main", _fake_main(figures, []))
@@ -199,8 +219,17 @@ def test_fanout_quick_run_returns_its_figures(capsys: pytest.CaptureFixture[str]
     assert figures["p95_ms"] >= figures["p50_ms"] >= 20.0
     assert figures["ratio"] == pytest.approx(figures["p50_ms"] / 20.0)
     assert figures["calls_per_request"] >= 4
+    # The bare replay sends the same requests to the same slow silos, so it waits their latency too.
+    assert figures["machine_floor_p50_ms"] >= 20.0
+    assert figures["machine_floor_ratio"] == pytest.approx(figures["machine_floor_p50_ms"] / 20.0)
+    # The hub's own CPU, every answer served from memory: real work, and less than the whole request's.
+    assert 0 < figures["hub_only_cpu_ms"] < figures["cpu_ms_per_request"]
+    assert figures["zero_cost_adapters_ratio"] == pytest.approx(
+        (figures["machine_floor_p50_ms"] + figures["hub_only_cpu_ms"]) / 20.0
+    )
     out = capsys.readouterr().out
     assert "cold p50" in out and f"{figures['p50_ms']:.1f} ms" in out
+    assert "bare aiohttp" in out and f"{figures['machine_floor_p50_ms']:.1f} ms" in out
 
 
 def test_quick_run_prints_the_summary_table() -> None:
