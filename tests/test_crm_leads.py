@@ -390,6 +390,23 @@ async def test_unreadable_csv_is_rejected(hub: Hub, text: str, message: str) -> 
     assert caught.value.field == "csv"
 
 
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        # A lenient reader would take "B" and its row into the first row's name: one lead, not two.
+        ('name,email\n"Unterminated,u@example.com\nB,b@example.com\n', "line 2: .*never closed"),
+        ('name,email\n"Quoted" Tail,q@example.com\n', "line 2: .*must be doubled"),
+        ('"name,email\nA,a@example.com\n', "line 1: .*never closed"),
+    ],
+)
+async def test_malformed_csv_is_rejected_with_its_line(hub: Hub, text: str, message: str) -> None:
+    before = await count(hub, Lead)
+    with pytest.raises(ValidationError, match=message) as caught:
+        await lead_import.import_leads(ctx_for(hub), csv_text=text)
+    assert caught.value.field == "csv"
+    assert await count(hub, Lead) == before
+
+
 async def test_money_is_exact(hub: Hub) -> None:
     lead = (
         await leads.create_lead(

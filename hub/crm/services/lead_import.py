@@ -27,6 +27,11 @@ MAX_ERRORS = 500
 #: Columns that name related records the way a spreadsheet would (not by id).
 LOOKUP_COLUMNS = ("owner_email", "territory")
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+#: What the csv module's terse errors usually mean in a file a person wrote or exported.
+_CSV_HINTS = {
+    "unexpected end of data": " (a quoted cell is never closed)",
+    "',' expected after '\"'": ' (a quote inside a quoted cell must be doubled: "")',
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,9 +63,13 @@ def _parse(csv_text: str, report: ImportReport) -> tuple[list[str], list[dict[st
         raise ValidationError(f"the CSV is larger than {MAX_CSV_CHARS:,} characters", field="csv")
     if "\x00" in csv_text:
         raise ValidationError("the CSV contains NUL characters; is it a binary file?", field="csv")
-    reader = csv.reader(io.StringIO(csv_text.lstrip("\ufeff")))
+    # Strict: a lenient reader takes a quote that is never closed to the end of the file, so every row
+    # after it would silently become part of one cell, and a stray quote would be dropped from a value.
+    reader = csv.reader(io.StringIO(csv_text.lstrip("\ufeff")), strict=True)
+    complete_lines = 0
     try:
         header = next(reader, None)
+        complete_lines = reader.line_num  # a row that fails to parse starts on the line after
         if not header or not any(cell.strip() for cell in header):
             raise ValidationError("the CSV is empty: the first line must name the columns", field="csv")
         columns = [_column_key(cell) for cell in header]
@@ -80,6 +89,7 @@ def _parse(csv_text: str, report: ImportReport) -> tuple[list[str], list[dict[st
             report.errors.append(RowError(0, "name", "MISSING_COLUMN", "the CSV needs a 'name' column"))
         rows = []
         for number, cells in enumerate(reader, start=1):
+            complete_lines = reader.line_num
             if not any(cell.strip() for cell in cells):
                 continue
             if number > MAX_ROWS:
@@ -92,7 +102,11 @@ def _parse(csv_text: str, report: ImportReport) -> tuple[list[str], list[dict[st
                 )
             rows.append({"#": str(number), **{c: v for c, v in zip(columns, cells, strict=False) if c}})
     except csv.Error as exc:
-        raise ValidationError(f"the CSV cannot be read: {exc}", field="csv") from None
+        hint = _CSV_HINTS.get(str(exc), "")
+        raise ValidationError(
+            f"the CSV cannot be read in the row starting at line {complete_lines + 1}: {exc}{hint}",
+            field="csv",
+        ) from None
     return columns, rows
 
 
