@@ -43,11 +43,19 @@ def test_generated_package_registers_and_passes_conformance(
     assert "12 passed" in run.stdout
 
 
-@pytest.mark.parametrize("name", ["Bad-Name", "x", "class", "9lives"])
-def test_invalid_names_are_refused(tmp_path: Path, name: str) -> None:
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        ("Bad-Name", "must be 2-40 lower-case letters"),
+        ("x", "must be 2-40 lower-case letters"),
+        ("9lives", "must be 2-40 lower-case letters"),
+        ("class", "is a Python keyword; pick another, e.g. 'class_erp'"),
+    ],
+)
+def test_invalid_names_are_refused(tmp_path: Path, name: str, reason: str) -> None:
     result = CliRunner().invoke(cli, ["adapter", "new", name, "--dir", str(tmp_path)])
     assert result.exit_code == 2
-    assert "must be 2-40 lower-case letters" in result.output
+    assert reason in " ".join(result.output.split())
     assert not any(tmp_path.iterdir())
 
 

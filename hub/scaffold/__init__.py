@@ -26,10 +26,12 @@ def _class_prefix(name: str) -> str:
 
 def scaffold_adapter(name: str, directory: Path) -> Path:
     """Write the plugin package for adapter ``name``; returns its directory, ``crmhub-adapter-<name>``."""
-    if not _NAME.match(name) or keyword.iskeyword(name):
+    if not _NAME.match(name):
         raise ScaffoldError(
             f"adapter name {name!r} must be 2-40 lower-case letters, digits or '_', starting with a letter"
         )
+    if keyword.iskeyword(name):
+        raise ScaffoldError(f"adapter name {name!r} is a Python keyword; pick another, e.g. '{name}_erp'")
     root = directory / f"crmhub-adapter-{name.replace('_', '-')}"
     if root.exists():
         raise ScaffoldError(f"{root} already exists; pick another name or remove it")
