@@ -152,7 +152,10 @@ class Customer:
         terms = await service.customer_credit_terms(info.context, customer=self._row)
         return CreditTerms(_record=terms) if terms else None
 
-    @strawberry.field(description="What the customer owes: the sum of open invoice balances.")
+    @strawberry.field(
+        description="What the customer owes: the sum of open invoice balances; null when no accounting "
+        "record is linked to the customer."
+    )
     async def balance(self, info: Info) -> Money | None:
         money = await finance.customer_balance(info.context, customer=self._row)
         return Money(amount=money.amount, currency=money.currency) if money else None
@@ -168,7 +171,10 @@ class Customer:
     async def payments(self, info: Info) -> list[Payment] | None:
         return [Payment(_record=p) for p in await finance.customer_payments(info.context, customer=self._row)]
 
-    @strawberry.field(description="What the customer was invoiced over the whole relationship.")
+    @strawberry.field(
+        description="What the customer was invoiced over the whole relationship; null when no accounting "
+        "record is linked to the customer."
+    )
     async def lifetime_value(self, info: Info) -> Money | None:
         money = await finance.customer_lifetime_value(info.context, customer=self._row)
         return Money(amount=money.amount, currency=money.currency) if money else None

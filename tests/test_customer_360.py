@@ -161,6 +161,12 @@ async def test_a_page_of_100_customers_shows_balance_invoices_tickets_and_market
         if node["invoices"]:
             seen["invoices"] += 1
             assert Decimal(node["balance"]["amount"]) == expected["balance"]
+        elif not linked.get(node["id"], {}).get("accounting"):
+            # Not in accounting at all: the balance is unknown, not zero.
+            seen["unbilled"] += 1
+            assert node["balance"] is None
+        else:
+            assert Decimal(node["balance"]["amount"]) == 0
         assert sorted(t["subject"] for t in node["tickets"]) == expected["tickets"]
         assert sorted(str(t["requesterEmail"]) for t in node["tickets"]) == expected["requesters"]
         seen["tickets"] += bool(node["tickets"])
@@ -176,6 +182,7 @@ async def test_a_page_of_100_customers_shows_balance_invoices_tickets_and_market
             )
     # The silos know most companies: most customers of the page have each kind of data.
     assert seen["invoices"] > 50 and seen["tickets"] > 25 and seen["marketing"] > 30, dict(seen)
+    assert seen["unbilled"] > 0, "the page has customers that accounting does not know"
 
 
 async def test_each_silo_answers_the_hub_health_check(hub_360: tuple[Hub, Any]) -> None:

@@ -12,7 +12,7 @@ from adapters.sdk import Entity, Invoice, Payment
 from ..context import RequestContext
 from ..errors import HubError
 from ..store.models import HubCustomer
-from .customers import linked_records
+from .customers import customer_links, linked_records
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -66,9 +66,10 @@ async def customer_payments(ctx: RequestContext, *, customer: HubCustomer) -> li
 
 
 async def customer_balance(ctx: RequestContext, *, customer: HubCustomer) -> Money | None:
-    """What the customer still owes: the sum of open invoice balances; ``None`` without accounting data."""
+    """What the customer still owes: the sum of open invoice balances; ``None`` when no accounting record
+    is linked to the customer (the hub does not know it; a zero would read as "owes nothing")."""
     invoices = await customer_invoices(ctx, customer=customer)
-    if not invoices and not ctx.hub.sources.providing(Entity.INVOICE, "customer_external_id"):
+    if not invoices and not await _has_accounting_record(ctx, customer):
         return None
     currencies = {i.currency for i in invoices if i.balance}
     if len(currencies) > 1:
@@ -82,9 +83,9 @@ async def customer_balance(ctx: RequestContext, *, customer: HubCustomer) -> Mon
 
 async def customer_lifetime_value(ctx: RequestContext, *, customer: HubCustomer) -> Money | None:
     """What the customer has been invoiced over the whole relationship (the sum of invoice totals);
-    ``None`` without accounting data."""
+    ``None`` when no accounting record is linked to the customer."""
     invoices = await customer_invoices(ctx, customer=customer)
-    if not invoices and not ctx.hub.sources.providing(Entity.INVOICE, "customer_external_id"):
+    if not invoices and not await _has_accounting_record(ctx, customer):
         return None
     currencies = {i.currency for i in invoices}
     if len(currencies) > 1:
@@ -93,3 +94,10 @@ async def customer_lifetime_value(ctx: RequestContext, *, customer: HubCustomer)
             "read `invoices` for the amounts per currency"
         )
     return Money(amount=sum((i.total for i in invoices), Decimal(0)), currency=next(iter(currencies), None))
+
+
+async def _has_accounting_record(ctx: RequestContext, customer: HubCustomer) -> bool:
+    """Whether a customer record of a source that lists invoices is linked to ``customer``."""
+    sources = set(ctx.hub.sources.providing(Entity.INVOICE, "customer_external_id"))
+    links = await customer_links(ctx, customer=customer) if sources else []
+    return any(link.source in sources and link.entity == Entity.CUSTOMER.value for link in links)
