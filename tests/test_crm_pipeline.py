@@ -176,6 +176,10 @@ async def test_pipeline_groups_and_weighted_sums(hub: Hub) -> None:
     with pytest.raises(ValidationError) as bad:
         await pipeline.pipeline(ctx, group_by="planet")
     assert bad.value.field == "groupBy"
+    # A mistyped currency is an error, not an empty pipeline that reads as "no deals".
+    with pytest.raises(ValidationError, match="three-letter ISO 4217") as bad:
+        await pipeline.pipeline(ctx, group_by="owner", currency="euro")
+    assert bad.value.field == "currency"
 
 
 async def test_competitor_notes_and_summary(hub: Hub) -> None:

@@ -13,6 +13,7 @@ from hub.context import RequestContext
 
 from ..errors import ValidationError
 from ..models import Opportunity, OpportunityStage, SalesRep, Territory
+from ..validation import currency as clean_currency
 from .common import dialect_name
 
 GROUPINGS = ("territory", "owner", "month")
@@ -43,6 +44,7 @@ async def pipeline(
         raise ValidationError(
             f"groupBy must be one of: {', '.join(g.upper() for g in GROUPINGS)}", field="group_by"
         )
+    wanted_currency = clean_currency(currency, "currency")  # a blank one filters nothing
     async with ctx.hub.db.session() as session:
         dialect = dialect_name(session)
         if grouping == "territory":
@@ -67,8 +69,8 @@ async def pipeline(
         if not include_closed:
             closed = select(OpportunityStage.name).where(OpportunityStage.is_closed.is_(True))
             statement = statement.where(Opportunity.stage.not_in(closed))
-        if currency is not None:
-            statement = statement.where(Opportunity.currency == currency.strip().upper())
+        if wanted_currency is not None:
+            statement = statement.where(Opportunity.currency == wanted_currency)
         statement = statement.group_by(key, Opportunity.currency)
         rows = (await session.execute(statement)).all()
     groups = [
