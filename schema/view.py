@@ -13,10 +13,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from cross_web import HTTPException
+from graphql import GraphQLError, GraphQLSyntaxError
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.types import Receive, Scope, Send
@@ -80,6 +81,18 @@ def _nothing_ran(result: ExecutionResult) -> bool:
     return result.data is None and all(error.path is None for error in result.errors or [])
 
 
+def _label_request_errors(processed: GraphQLHTTPResponse, errors: list[GraphQLError]) -> None:
+    """Syntax and validation errors get the codes clients branch on (as other GraphQL servers name them),
+    so every error a client sees has a code; errors with a code of their own (query limits) keep it."""
+    # Strawberry's response type says `list[object]`; they are the formatted error dicts.
+    shown_errors = cast("list[dict[str, Any]]", processed.get("errors") or [])
+    for shown, error in zip(shown_errors, errors, strict=False):
+        extensions = shown.setdefault("extensions", {})
+        if "code" not in extensions:
+            syntax = isinstance(error, GraphQLSyntaxError)
+            extensions["code"] = "GRAPHQL_PARSE_FAILED" if syntax else "GRAPHQL_VALIDATION_FAILED"
+
+
 class GraphQLView(GraphQL[RequestContext, None]):
     def __init__(self, hub: Hub | None, **kwargs: Any) -> None:
         super().__init__(kwargs.pop("schema"), **kwargs)
@@ -122,6 +135,7 @@ class GraphQLView(GraphQL[RequestContext, None]):
         executed = context is not None and context.extra.get(_EXECUTED) and not _nothing_ran(result)
         if context is not None and result.errors and not executed:
             processed.pop("data", None)  # a request error carries no `data` entry at all
+            _label_request_errors(processed, result.errors)
             if context.response is not None and context.response.media_type == GRAPHQL_RESPONSE:
                 context.response.status_code = 400
         return processed
