@@ -101,7 +101,7 @@ def _fanout(figures: dict[str, Any]) -> list[Row]:
                 one_silo,
                 figures["machine_floor_ratio"],
             ),
-            Row("hub CPU per cold 360 with the adapters answering from memory", f"{hub_cpu:.1f} ms"),
+            Row("hub CPU per cold 360 with the adapters answering from memory, median", f"{hub_cpu:.1f} ms"),
             Row(
                 "machine floor + that hub CPU (a hub over zero-cost adapters)",
                 f"{floor + hub_cpu:.1f} ms",
