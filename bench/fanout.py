@@ -191,7 +191,10 @@ async def measure(latency_ms: float, requests: int) -> dict[str, float]:
             wire.append([])  # the replays below are not the hub's requests
             direct = [await replay(request_calls) for request_calls in recorded]
             erp = adapters["erp"]
-            erp_calls = [sum(1 for method, _ in calls_ if method.__self__ is erp) for calls_ in recorded]
+            erp_calls = [
+                len([method for method, _ in request_calls if getattr(method, "__self__", None) is erp])
+                for request_calls in recorded
+            ]
             floor = await machine_floor(timed_wire, erp_calls, latency_ms)
             recorder.answer_from_memory()
             hub_cpu = []
