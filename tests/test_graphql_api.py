@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 
 from hub.hub import Hub
+from hub.identity.normalize import fold
 
 from .support.hub import GRAPHQL_RESPONSE, gql
 
@@ -63,6 +64,24 @@ async def test_search_filters_and_counts(client: httpx.AsyncClient) -> None:
     assert name in [e["node"]["name"] for e in page["edges"]]
     _, none = await gql(client, LIST, {"first": 5, "search": "%_no such company_%"})
     assert none["data"]["customers"]["totalCount"] == 0 and none["data"]["customers"]["edges"] == []
+
+
+async def test_search_ignores_accents_and_spacing(client: httpx.AsyncClient) -> None:
+    """An agent types "vazquez" for "Vázquez" and "dorschner" for "Dörschner", or the accents it knows."""
+    _, body = await gql(client, LIST, {"first": 100})
+    names = [e["node"]["name"] for e in body["data"]["customers"]["edges"]]
+    accented = [n for n in names if not n.isascii() and not n.split()[0].isascii()]
+    assert accented, "the generated companies include names with accents"
+    name = accented[0]
+    words = name.split()
+    plain = fold(" ".join(words[:2]))
+    assert plain != " ".join(words[:2]).lower()
+    # Without the accents, upper-cased, with doubled spaces, the first word and the start of the second.
+    for term in (plain, plain.upper(), "  ".join(plain.split()), f"{fold(words[0])} {fold(words[1])[:3]}"):
+        _, found = await gql(client, LIST, {"first": 100, "search": term})
+        assert name in [e["node"]["name"] for e in found["data"]["customers"]["edges"]], term
+    _, found = await gql(client, LIST, {"first": 100, "search": words[0]})  # as written, accents and all
+    assert name in [e["node"]["name"] for e in found["data"]["customers"]["edges"]]
 
 
 async def test_customer_360_by_id(client: httpx.AsyncClient) -> None:

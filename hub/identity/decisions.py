@@ -20,6 +20,7 @@ from ..store.models import CustomerLink, HubCustomer, utcnow
 from .attributes import RecordKey
 from .engine import ManualConstraints
 from .ids import hub_customer_id
+from .normalize import search_text
 from .settings import MANUAL_RULE
 from .tables import IdentityDecision, IdentityRecord
 
@@ -165,7 +166,7 @@ async def merge_customers(
             update(HubCustomer).where(HubCustomer.id.in_(ids)).values(merged_into=survivor.id, updated_at=now)
         )
         texts = [survivor.search_text, *(row.search_text for row in merged.values())]
-        survivor.search_text = " ".join(t for t in texts if t)[:1000]
+        survivor.search_text = search_text(texts)
         survivor.country = survivor.country or next((r.country for r in merged.values() if r.country), None)
         survivor.updated_at = now
         session.add(
@@ -229,7 +230,7 @@ async def split_customer(
         created = HubCustomer(
             id=new_id,
             display_name=next((names[k] for k in wanted if names.get(k)), wanted[0][2])[:300],
-            search_text=" ".join(names.get(k, "") for k in wanted).lower()[:1000],
+            search_text=search_text(names.get(k) for k in wanted),
             country=None,
             created_at=now,
             updated_at=now,

@@ -24,6 +24,7 @@ from .attributes import Profile, RecordKey
 from .bulk import bulk_insert, bulk_update
 from .engine import Attachment, Resolution
 from .ids import hub_customer_id
+from .normalize import search_text
 
 _BATCH = 2000
 #: Attributes whose raw values make a customer's search text.
@@ -66,10 +67,9 @@ def _snapshot(profiles: Sequence[Profile], members: Sequence[int]) -> dict[str, 
             pairs = values.get(attribute)
             if pairs:
                 parts.extend(raw for raw, _ in pairs)
-    text = " ".join(dict.fromkeys(map(str.lower, filter(None, parts))))
     return {
         "display_name": (customers[0].name or "")[:300],
-        "search_text": text[:1000],
+        "search_text": search_text(parts),
         "country": next((p.country for p in customers if p.country), None),
     }
 

@@ -27,6 +27,7 @@ from adapters.sdk import (
 
 from ..context import RequestContext
 from ..errors import InvalidInputError
+from ..identity.normalize import search_term
 from ..pagination import Page, check_page_size, decode_cursor, encode_cursor
 from ..resilience.scope import current_scope
 from ..store.models import CustomerLink, HubCustomer
@@ -58,7 +59,7 @@ async def list_customers(
     size = check_page_size(first, default=settings.default_page_size, maximum=settings.max_page_size)
     conditions = visible_customers(ctx)
     if search is not None:
-        term = search.strip().lower()
+        term = search_term(search)
         if len(term) > 200:
             raise InvalidInputError("`search` must be at most 200 characters", field="search")
         if term:

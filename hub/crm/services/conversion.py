@@ -14,6 +14,7 @@ from sqlalchemy import or_, select, update
 
 from hub.context import RequestContext
 from hub.identity import hub_customer_id
+from hub.identity.normalize import search_text
 from hub.services.customers import customer_profile, get_customer
 from hub.services.profile import CustomerProfile
 from hub.store.models import CustomerLink, HubCustomer
@@ -74,8 +75,7 @@ def _silo_values(profile: CustomerProfile | None) -> dict[str, Any]:
 
 
 def _search_text(lead: Lead) -> str:
-    parts = [lead.company, lead.name, lead.email, lead.phone]
-    return " ".join(p.lower() for p in parts if p)[:1000]
+    return search_text([lead.company, lead.name, lead.email, lead.phone])
 
 
 async def _opportunity_values(

@@ -1,0 +1,72 @@
+"""Migration 0005 folds the search text of the customers already in a hub database, on SQLite and
+PostgreSQL, so that searches typed without accents find them right after the upgrade."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from alembic import command
+from sqlalchemy import insert, select
+from sqlalchemy.engine import Connection
+
+from hub.store.db import Database, alembic_config
+from hub.store.models import HubCustomer, utcnow
+
+from .support.servers import fresh_pg_database
+
+#: Search texts as the hub wrote them before 0005: lower-cased, accents and doubled spaces kept.
+BEFORE = {
+    "cus_a": "sistemas vázquez s.l. contacto@sistemas-vazquez.es",
+    "cus_b": "dörschner  łódź gmbh",
+    "cus_c": "plain ascii ltd",
+}
+AFTER = {
+    "cus_a": "sistemas vazquez s.l. contacto@sistemas-vazquez.es",
+    "cus_b": "dorschner lodz gmbh",
+    "cus_c": "plain ascii ltd",
+}
+
+
+def _upgrade(connection: Connection, revision: str) -> None:
+    config = alembic_config()
+    config.attributes["connection"] = connection
+    command.upgrade(config, revision)
+
+
+async def _check(url: str) -> None:
+    db = Database(url)
+    try:
+        async with db.engine.begin() as conn:
+            await conn.run_sync(_upgrade, "0004")
+        now = utcnow()
+        async with db.engine.begin() as conn:
+            await conn.execute(
+                insert(HubCustomer),
+                [
+                    {
+                        "id": key,
+                        "display_name": key,
+                        "search_text": text,
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                    for key, text in BEFORE.items()
+                ],
+            )
+        await db.migrate()
+        async with db.session() as session:
+            rows = dict((await session.execute(select(HubCustomer.id, HubCustomer.search_text))).all())
+        assert rows == AFTER
+    finally:
+        await db.aclose()
+
+
+async def test_migration_folds_existing_search_texts_on_sqlite(tmp_path: Path) -> None:
+    await _check(f"sqlite+aiosqlite:///{tmp_path / 'hub.sqlite'}")
+
+
+@pytest.mark.postgres
+async def test_migration_folds_existing_search_texts_on_postgres() -> None:
+    async with fresh_pg_database("crmhub_search_migration") as url:
+        await _check(url)
