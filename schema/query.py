@@ -19,7 +19,10 @@ class Query:
         row = await service.get_customer(info.context, customer_id=str(id))
         return Customer(_row=row) if row else None
 
-    @strawberry.field(description="Customers sorted by name; `search` matches name, email, phone or tax id.")
+    @strawberry.field(
+        description="Customers sorted by name; `search` matches part of a name, email, phone or tax id, "
+        "whatever the case, accents or spacing."
+    )
     async def customers(
         self, info: Info, first: int | None = None, after: str | None = None, search: str | None = None
     ) -> Connection[Customer]:

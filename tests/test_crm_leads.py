@@ -407,6 +407,26 @@ async def test_malformed_csv_is_rejected_with_its_line(hub: Hub, text: str, mess
     assert await count(hub, Lead) == before
 
 
+async def test_lead_search_ignores_case_accents_and_spacing(hub: Hub) -> None:
+    ctx = ctx_for(hub)
+    created = await leads.create_lead(
+        ctx,
+        fields={"name": "Jürgen Müller", "company": "Dörschner Łódź GmbH", "email": "jm@dorschner.example"},
+    )
+    lead = created.lead
+
+    async def found(term: str) -> bool:
+        page = await leads.list_leads(ctx, first=100, search=term)
+        return lead.id in [row.id for row in page.items]
+
+    for term in ("muller", "MÜLLER", "jurgen  muller", "dorschner lodz", "Łódź GmbH", "jm@dorschner"):
+        assert await found(term), term
+    assert not await found("mueller")
+    # A change of one searched field keeps the others searchable.
+    await leads.update_lead(ctx, lead_id=lead.id, version=lead.version, changes={"company": "Ærø Tools"})
+    assert await found("aero tools") and await found("muller") and not await found("lodz")
+
+
 async def test_money_is_exact(hub: Hub) -> None:
     lead = (
         await leads.create_lead(

@@ -187,6 +187,8 @@ class Lead(Audited, Base):
     #: No foreign key: opportunities point back at their lead, and a cycle of keys helps nobody.
     converted_opportunity_id: Mapped[str | None] = mapped_column(String(40))
     external_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    #: Name, company and e-mail folded (lower case, no diacritics): what lead search looks in.
+    search_text: Mapped[str] = mapped_column(String(1000), default="", server_default="")
 
     __table_args__ = (Index("ix_crm_leads_listing", "created_at", "id"),)
 

@@ -283,7 +283,10 @@ class LeadQuery:
         row = await service.get_lead(info.context, lead_id=str(id))
         return Lead.from_row(row) if row else None
 
-    @strawberry.field(description="Leads, newest first; `search` matches name, company and email.")
+    @strawberry.field(
+        description="Leads, newest first; `search` matches part of the name, company or email, whatever the "
+        "case, accents or spacing."
+    )
     async def leads(
         self,
         info: Info,

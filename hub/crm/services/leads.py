@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.context import RequestContext
+from hub.identity.normalize import search_text
 from hub.pagination import Page
 
 from ..duplicates import DuplicateHint, email_domain, find_duplicate_hints, phone_key
@@ -86,6 +87,15 @@ def _derived(values: dict[str, Any]) -> dict[str, Any]:
     return derived
 
 
+#: The fields lead search looks in.
+SEARCHED_FIELDS = ("name", "company", "email")
+
+
+def lead_search_text(lead: Lead | Mapping[str, Any]) -> str:
+    get = lead.get if isinstance(lead, Mapping) else lambda name: getattr(lead, name, None)
+    return search_text(get(name) for name in SEARCHED_FIELDS)
+
+
 def _check_money_currency(lead: Lead | Mapping[str, Any]) -> None:
     get = lead.get if isinstance(lead, Mapping) else lambda name: getattr(lead, name, None)
     has_money = get("expected_revenue_minor") is not None or get("annual_revenue_minor") is not None
@@ -110,6 +120,7 @@ async def insert_lead(
     lead = Lead(
         id=lead_id or new_id("lead"),
         territory_manual=values.get("territory_id") is not None,
+        search_text=lead_search_text(values),
         **values,
         **audit_values(actor),
     )
@@ -185,6 +196,8 @@ async def update_lead(ctx: RequestContext, *, lead_id: str, version: int, change
             session, lead_id=lead_id, version=version, values={**values, **_derived(values)}, actor=ctx.actor
         )
         _check_money_currency(lead)
+        if any(name in values for name in SEARCHED_FIELDS):
+            lead.search_text = lead_search_text(lead)  # from the whole lead, not only what changed
     return lead
 
 
@@ -300,7 +313,7 @@ async def list_leads(
         if territory_id is not None:
             ids = await territory_subtree(session, territory_id) if include_subterritories else [territory_id]
             statement = statement.where(Lead.territory_id.in_(ids))
-        condition = search_condition(search, Lead.name, Lead.company, Lead.email)
+        condition = search_condition(search, Lead.search_text)
         if condition is not None:
             statement = statement.where(condition)
         return await keyset_page(
