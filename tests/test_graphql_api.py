@@ -82,6 +82,10 @@ async def test_search_ignores_accents_and_spacing(client: httpx.AsyncClient) -> 
         assert name in [e["node"]["name"] for e in found["data"]["customers"]["edges"]], term
     _, found = await gql(client, LIST, {"first": 100, "search": words[0]})  # as written, accents and all
     assert name in [e["node"]["name"] for e in found["data"]["customers"]["edges"]]
+    _, blank = await gql(client, LIST, {"first": 1, "search": "   "})  # no term: every customer
+    assert blank["data"]["customers"]["totalCount"] == body["data"]["customers"]["totalCount"]
+    _, too_long = await gql(client, LIST, {"first": 1, "search": "ä" * 201})
+    assert too_long["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT", "field": "search"}
 
 
 async def test_customer_360_by_id(client: httpx.AsyncClient) -> None:

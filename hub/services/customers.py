@@ -27,22 +27,16 @@ from adapters.sdk import (
 
 from ..context import RequestContext
 from ..errors import InvalidInputError
-from ..identity.normalize import search_term
 from ..pagination import Page, check_page_size, decode_cursor, encode_cursor
 from ..resilience.scope import current_scope
 from ..store.models import CustomerLink, HubCustomer
+from ..store.search import search_condition
 from .profile import CustomerProfile, merge_profile
 
 CUSTOMER_CURSOR = "customers"
 #: ``RequestContext.extra`` key of the request's golden profiles, by hub customer id.
 _PROFILES = "crmhub.customer_profiles"
 T = TypeVar("T")
-_LIKE_ESCAPE = "\\"
-
-
-def _like_pattern(term: str) -> str:
-    escaped = term.replace(_LIKE_ESCAPE, _LIKE_ESCAPE * 2).replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
 
 
 def visible_customers(ctx: RequestContext) -> list[ColumnElement[bool]]:
@@ -58,12 +52,9 @@ async def list_customers(
     settings = ctx.hub.settings.graphql
     size = check_page_size(first, default=settings.default_page_size, maximum=settings.max_page_size)
     conditions = visible_customers(ctx)
-    if search is not None:
-        term = search_term(search)
-        if len(term) > 200:
-            raise InvalidInputError("`search` must be at most 200 characters", field="search")
-        if term:
-            conditions.append(HubCustomer.search_text.like(_like_pattern(term), escape=_LIKE_ESCAPE))
+    searched = search_condition(search, HubCustomer.search_text)
+    if searched is not None:
+        conditions.append(searched)
     page_conditions = list(conditions)
     if after is not None:
         name, customer_id = decode_cursor(CUSTOMER_CURSOR, after, arity=2)

@@ -13,7 +13,6 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from hub.context import RequestContext
 from hub.errors import InvalidCursorError
-from hub.identity.normalize import search_term
 from hub.pagination import Page, check_page_size, decode_cursor, encode_cursor
 from hub.store.models import HubCustomer
 
@@ -25,27 +24,6 @@ RowT = TypeVar("RowT")
 
 def dialect_name(session: AsyncSession) -> str:
     return session.get_bind().dialect.name
-
-
-_LIKE_ESCAPE = "\\"
-
-
-def like_pattern(term: str) -> str:
-    escaped = term.replace(_LIKE_ESCAPE, _LIKE_ESCAPE * 2).replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
-def search_condition(term: str | None, column: InstrumentedAttribute[str]) -> ColumnElement[bool] | None:
-    """Rows whose ``column``, a search text written by ``search_text`` (folded), contains ``term`` folded
-    the same way: case, accents and spacing do not matter."""
-    if term is None:
-        return None
-    term = search_term(term)
-    if len(term) > 200:
-        raise ValidationError("search must be at most 200 characters", field="search")
-    if not term:
-        return None
-    return column.like(like_pattern(term), escape=_LIKE_ESCAPE)
 
 
 async def require_rep(session: AsyncSession, rep_id: str | None, *, field: str = "owner_id") -> None:

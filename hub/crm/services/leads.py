@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.context import RequestContext
 from hub.identity.normalize import search_text
 from hub.pagination import Page
+from hub.store.search import search_condition
 
 from ..duplicates import DuplicateHint, email_domain, find_duplicate_hints, phone_key
 from ..errors import InvalidStateError, ValidationError
@@ -29,7 +30,6 @@ from .common import (
     keyset_page,
     require_rep,
     require_territory,
-    search_condition,
     territory_subtree,
     timestamp_key,
 )
