@@ -51,13 +51,13 @@ def fold(text: str) -> str:
 
 _NON_WORD = re.compile(r"[^a-z0-9&]+")
 _SPACES = re.compile(r"\s+")
-#: The length of a hub customer's search text (the column's size).
+#: The length of a stored search text (the columns' size).
 SEARCH_TEXT_LENGTH = 1000
 
 
 def search_text(parts: Iterable[str | None]) -> str:
-    """What customer search looks in: the distinct parts (names, e-mails, phones, tax ids), folded and
-    single-spaced, so that "vazquez" finds "Vázquez" and "muller" finds "Müller"."""
+    """What customer and lead search look in: the distinct parts (names, e-mails, phones, tax ids), folded
+    and single-spaced, so that "vazquez" finds "Vázquez" and "muller" finds "Müller"."""
     folded = (" ".join(fold(part).split()) for part in parts if part)
     return " ".join(dict.fromkeys(text for text in folded if text))[:SEARCH_TEXT_LENGTH]
 
