@@ -26,7 +26,7 @@ BEFORE = {
 }
 AFTER = {
     "cus_a": "sistemas vazquez s.l. contacto@sistemas-vazquez.es",
-    "cus_b": "dorschner lodz gmbh",
+    "cus_b": "dorschner lodz gmbh doerschner lodz gmbh",
     "cus_c": "plain ascii ltd",
 }
 
@@ -82,7 +82,10 @@ async def _check(url: str) -> None:
             rows = dict((await session.execute(select(HubCustomer.id, HubCustomer.search_text))).all())
             leads = dict((await session.execute(select(Lead.id, Lead.search_text))).all())
         assert rows == AFTER
-        assert leads == {"lead_a": "jurgen muller dorschner gmbh", "lead_b": "ann ann@example.com"}
+        assert leads == {
+            "lead_a": "jurgen muller juergen mueller dorschner gmbh doerschner gmbh",
+            "lead_b": "ann ann@example.com",
+        }
     finally:
         await db.aclose()
 

@@ -55,11 +55,23 @@ _SPACES = re.compile(r"\s+")
 SEARCH_TEXT_LENGTH = 1000
 
 
+#: How German writes its umlauts without them: "Mueller" is how many people type "Müller".
+_UMLAUT_SPELLING = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue"})
+
+
 def search_text(parts: Iterable[str | None]) -> str:
     """What customer and lead search look in: the distinct parts (names, e-mails, phones, tax ids), folded
-    and single-spaced, so that "vazquez" finds "Vázquez" and "muller" finds "Müller"."""
-    folded = (" ".join(fold(part).split()) for part in parts if part)
-    return " ".join(dict.fromkeys(text for text in folded if text))[:SEARCH_TEXT_LENGTH]
+    and single-spaced, so that "vazquez" finds "Vázquez" and "muller" finds "Müller"; a part with umlauts
+    is kept in their spelled-out form too, so that "mueller" finds it as well."""
+    spellings: list[str] = []
+    for part in parts:
+        if not part:
+            continue
+        spellings.append(" ".join(fold(part).split()))
+        spelled_out = part.translate(_UMLAUT_SPELLING)
+        if spelled_out != part:
+            spellings.append(" ".join(fold(spelled_out).split()))
+    return " ".join(dict.fromkeys(text for text in spellings if text))[:SEARCH_TEXT_LENGTH]
 
 
 def search_term(value: str) -> str:
