@@ -1,5 +1,6 @@
 """The hot-path changes keep their behaviour: orjson responses, one golden profile per customer and
-request, the precomputed record mapping, and the fast value conversions of the SQL adapter."""
+request, the precomputed record mapping, the fast value conversions of the SQL adapter, and request URLs
+parsed once per path."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ import httpx
 import orjson
 
 from adapters.sdk import Address, CustomerRecord, Entity, EntityMapping
+from adapters.sdk.rest import urls as request_urls
+from adapters.sdk.rest.urls import RequestUrls
 from adapters.sql.values import _to_text, key_text
 from hub.context import RequestContext
 from hub.hub import Hub
@@ -105,3 +108,52 @@ def test_settling_after_startup_freezes_and_widens_the_young_generation() -> Non
     finally:
         gc.unfreeze()
         gc.set_threshold(*saved)
+
+
+URL_CASES = [
+    ("http://api.test/v3/company/42/query", "query=select+%2A+from+Invoice+where+Id+in+%28%271%27%29"),
+    ("http://127.0.0.1:8080/3.0/lists/6e36/members", "fields=members.id%2Cmembers.status&offset=0&count=10"),
+    ("https://api.test:443/a/b/", "ids=1&ids=2&empty="),
+    ("http://[::1]:9000/x", "a=1"),
+    ("http://api.test/caf%C3%A9/ünïcode path", "q=%C3%A4+b"),
+    ("http://api.test/../a/./b", "a=1"),
+    ("http://api.test/p", ""),
+    ("http://api.test/p#frag", "a=1"),  # the query lands in the fragment, as httpx parses that text
+    ("http://api.test/p", "a=b c"),  # not what urlencode writes: parsed whole
+    ("http://api.test/p", 'a=ä&b="x"'),
+    ("http://api.test/p", "a=%zz"),
+]
+
+
+def test_request_urls_equal_the_urls_httpx_parses_from_the_whole_text() -> None:
+    urls = RequestUrls()
+    for path_url, query in URL_CASES * 2:  # the second round takes the parsed paths
+        built = urls.url(path_url, query)
+        expected = httpx.URL(f"{path_url}?{query}" if query else path_url)
+        assert built == expected and hash(built) == hash(expected), (path_url, query)
+        assert str(built) == str(expected)
+        assert (built.raw_path, built.query, built.params, built.host, built.port, built.path) == (
+            expected.raw_path,
+            expected.query,
+            expected.params,
+            expected.host,
+            expected.port,
+            expected.path,
+        )
+
+
+def test_request_urls_attach_queries_without_parsing_them_on_this_httpx() -> None:
+    """The point of ``RequestUrls``: if httpx changed how it stores URLs, every request would be parsed whole
+    again (still correct, ~20 µs slower); this test says so."""
+    assert request_urls._ATTACH_QUERIES
+    urls = RequestUrls()
+    first = urls.url("http://api.test/items", "a=1")
+    second = urls.url("http://api.test/items", "a=2")
+    assert first._uri_reference.path is second._uri_reference.path
+
+
+def test_request_urls_keep_a_bounded_number_of_paths() -> None:
+    urls = RequestUrls()
+    for number in range(1000):
+        assert str(urls.url(f"http://api.test/members/{number}", "a=1")).endswith(f"/{number}?a=1")
+    assert len(urls._parsed) <= request_urls._PATHS_KEPT

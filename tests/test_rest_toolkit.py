@@ -15,6 +15,10 @@ from typing import Any
 import httpx
 import pytest
 from starlette.applications import Starlette
+from starlette.middleware.gzip import GZipMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
 
 from adapters.sdk import (
     AdapterConfigError,
@@ -553,3 +557,21 @@ async def test_aclose_releases_the_transport(desk: DeskAdapter) -> None:
     assert pool.closed
     assert (await desk.check()).ok  # a later call opens a fresh transport rather than failing
     assert desk.http.transport is not transport
+
+
+async def test_compressed_answers_are_decoded() -> None:
+    """The transport reads the raw bytes and leaves decoding to httpx: a gzip answer reaches the adapter as
+    JSON, with the headers the upstream sent."""
+    rows = [{"id": str(number), "name": f"Customer {number} " + "x" * 40} for number in range(200)]
+
+    async def listing(request: Request) -> JSONResponse:
+        return JSONResponse({"items": rows, "echo": request.headers.get("accept-encoding", "")})
+
+    app = GZipMiddleware(Starlette(routes=[Route("/items", listing)]), minimum_size=100)
+    async with serve_app(app) as url:
+        client = UpstreamClient(url, source="gzipped")
+        answer = await client.send(PageRequest("/items"))
+        await client.aclose()
+    assert answer.headers["content-encoding"] == "gzip", "the upstream must have compressed the answer"
+    assert answer.body["items"] == rows
+    assert "gzip" in answer.body["echo"]

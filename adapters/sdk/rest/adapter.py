@@ -8,6 +8,7 @@ the batch (chunks run concurrently, within the client's concurrency limit), neve
 from __future__ import annotations
 
 import asyncio
+import functools
 import string
 import time
 from collections.abc import AsyncIterator, Awaitable, Iterable, Mapping, Sequence
@@ -79,6 +80,12 @@ async def _all(awaitables: Iterable[Awaitable[T]]) -> list[T]:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         raise
+
+
+@functools.lru_cache(maxsize=256)
+def _template(path: str) -> tuple[tuple[str, str | None], ...]:
+    """``path``'s literal parts and placeholder names; an adapter renders the same few paths on every call."""
+    return tuple((literal, name) for literal, name, _spec, _conversion in string.Formatter().parse(path))
 
 
 def _chunks(values: Sequence[str], size: int) -> list[Sequence[str]]:
@@ -166,7 +173,7 @@ class RESTAdapter(Adapter[ConfigT]):
         """``path`` with its ``{placeholders}`` filled from ``path_values()`` (URL-quoted)."""
         values = self.path_values()
         rendered: list[str] = []
-        for literal, name, _spec, _conversion in string.Formatter().parse(path):
+        for literal, name in _template(path):
             rendered.append(literal)
             if name is None:
                 continue

@@ -27,6 +27,7 @@ from ..errors import (
 )
 from .exchange import FixedHeadersAuth, exchange
 from .transport import UpstreamTransport
+from .urls import RequestUrls
 
 #: Query parameters; a sequence value is sent as a repeated parameter (``?id=1&id=2``).
 Params: TypeAlias = Mapping[str, "str | Sequence[str]"]
@@ -52,7 +53,7 @@ class PageRequest:
     def fingerprint(self) -> str:
         """A stable identity, so a scan notices when a paginator asks for the same page twice."""
         params = sorted((k, v if isinstance(v, str) else ",".join(v)) for k, v in self.params.items())
-        body = json.dumps(self.json_body, sort_keys=True, default=str)
+        body = "null" if self.json_body is None else json.dumps(self.json_body, sort_keys=True, default=str)
         return f"{self.method} {self.url} {params} {body}"
 
 
@@ -128,7 +129,7 @@ class UpstreamClient:
         self._auth = auth
         timeout = httpx.Timeout(timeout_seconds, connect=connect_timeout_seconds or timeout_seconds)
         self._extensions = {"timeout": timeout.as_dict()}
-        self._headers = _merged({"Accept": "application/json"}, headers or {})
+        default_headers = _merged({"Accept": "application/json"}, headers or {})
         self._transport = transport
         self._gate = asyncio.Semaphore(max_concurrency)
         base = httpx.URL(base_url)
@@ -138,10 +139,13 @@ class UpstreamClient:
             base = base.copy_with(username=None, password=None)
         fixed = self._auth.fixed_headers() if isinstance(self._auth, FixedHeadersAuth) else None
         if fixed is not None:
-            self._headers = _merged(self._headers, fixed)
+            default_headers = _merged(default_headers, fixed)
             self._auth = None
+        # Built once: httpx copies a ``Headers`` as it is, where a dict is validated and encoded per request.
+        self._headers = httpx.Headers(default_headers)
         prefix = str(base)
         self._base_prefix = prefix if prefix.endswith("/") else prefix + "/"
+        self._urls = RequestUrls()
 
     @property
     def transport(self) -> httpx.AsyncBaseTransport:
@@ -167,7 +171,7 @@ class UpstreamClient:
         query = _query_pairs(request.params)
         if "?" in url:  # a link that has a query of its own: the params are merged into it
             return httpx.URL(url).copy_merge_params(httpx.QueryParams(query)) if query else httpx.URL(url)
-        return httpx.URL(f"{url}?{_encode_query(query)}" if query else url)
+        return self._urls.url(url, _encode_query(query) if query else "")
 
     async def aclose(self) -> None:
         if self._transport is not None:
