@@ -15,6 +15,7 @@ global tracer provider, which does nothing unless the application embedding the 
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -24,6 +25,23 @@ from pydantic import BaseModel, ConfigDict, Field
 from .errors import ConfigError
 
 TRACER_NAME = "crmhub"
+#: Global providers that record nothing: the default proxy (until an application installs a provider)
+#: and the explicit no-op one.
+_SILENT_PROVIDERS = (trace.ProxyTracerProvider, trace.NoOpTracerProvider)
+
+
+def current_span(tracer: trace.Tracer, name: str, **options: Any) -> AbstractContextManager[trace.Span]:
+    """``tracer.start_as_current_span(name, **options)``, or a non-recording span when that span would
+    record nothing: a tracer of the global provider while no application has installed one (the default).
+
+    Starting a span that records nothing still costs a context switch and attribute handling on every
+    upstream call; asked per call, so a provider installed later is used from then on.
+    """
+    if isinstance(tracer, trace.NoOpTracer) or (
+        isinstance(tracer, trace.ProxyTracer) and isinstance(trace.get_tracer_provider(), _SILENT_PROVIDERS)
+    ):
+        return nullcontext(trace.INVALID_SPAN)
+    return tracer.start_as_current_span(name, **options)
 
 
 class TracingConfig(BaseModel):

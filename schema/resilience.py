@@ -21,7 +21,7 @@ from strawberry.extensions import SchemaExtension
 
 from hub.context import RequestContext
 from hub.resilience.scope import RequestScope, request_scope
-from hub.tracing import TRACER_NAME
+from hub.tracing import TRACER_NAME, current_span
 
 
 def _partial_errors(scope: RequestScope) -> list[GraphQLError]:
@@ -50,7 +50,7 @@ class RequestResilience(SchemaExtension):
         deadline = hub.settings.resilience.request_deadline_seconds if hub is not None else None
         started = context.started_at if isinstance(context, RequestContext) else None
         with (
-            tracer.start_as_current_span("graphql.operation", kind=SpanKind.SERVER) as span,
+            current_span(tracer, "graphql.operation", kind=SpanKind.SERVER) as span,
             request_scope(deadline_seconds=deadline, started_at=started) as scope,
         ):
             self._scope = scope

@@ -7,8 +7,10 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
+from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -31,6 +33,7 @@ from hub.resilience.errors import CircuitOpenError, DeadlineExceededError, Sourc
 from hub.resilience.guard import SourceGuard
 from hub.resilience.latency import LatencyWindow
 from hub.resilience.scope import request_scope
+from hub.tracing import current_span
 
 from .support.hub import api_client, erp_source, gql, write_config
 
@@ -321,25 +324,19 @@ def test_environment_variables_override_resilience_settings(
     assert settings.hooks["erp"].secret.get_secret_value() == "from-the-environment-1234"
 
 
-async def test_spans_cover_the_operation_and_each_upstream_call(erp_sqlite: Path, tmp_path: Path) -> None:
+async def _traced_page(erp_sqlite: Path, tmp_path: Path, install: Callable[[Hub], None]) -> list[Any]:
+    """The spans of one customer page, with ``install`` putting a recording tracer in place."""
     config = write_config(
         tmp_path,
         database_url=f"sqlite+aiosqlite:///{tmp_path / 'hub.sqlite'}",
         sources=[erp_source(f"sqlite+aiosqlite:///{erp_sqlite}")],
     )
-    exporter = InMemorySpanExporter()
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
     hub = await Hub.start(load_settings(config))
     try:
         from hub.identity import seed_identity_map
 
         await seed_identity_map(hub)
-        tracer = provider.get_tracer("crmhub")
-        hub.tracing.tracer = tracer
-        for guard in hub.sources.guards.values():
-            guard.tracer = tracer
-        exporter.clear()
+        install(hub)
         async with api_client(hub) as client:
             status, body = await gql(
                 client, "query Page { customers(first: 3) { edges { node { name orders { totalCount } } } } }"
@@ -347,7 +344,11 @@ async def test_spans_cover_the_operation_and_each_upstream_call(erp_sqlite: Path
         assert status == 200 and "errors" not in body
     finally:
         await hub.aclose()
-    spans = {span.name: span for span in exporter.get_finished_spans()}
+    return list(EXPORTED.get_finished_spans())
+
+
+def _assert_operation_and_upstream_spans(finished: list[Any]) -> None:
+    spans = {span.name: span for span in finished}
     operation = spans["graphql query Page"]
     upstream = [span for name, span in spans.items() if name.startswith("upstream erp")]
     assert {span.name for span in upstream} == {"upstream erp get_many", "upstream erp find_related"}
@@ -355,6 +356,50 @@ async def test_spans_cover_the_operation_and_each_upstream_call(erp_sqlite: Path
         assert span.parent is not None and span.parent.span_id == operation.context.span_id
         assert span.attributes["crmhub.outcome"] == "ok" and span.attributes["crmhub.source"] == "erp"
     assert operation.attributes["graphql.operation.type"] == "query"
+
+
+EXPORTED = InMemorySpanExporter()
+
+
+def _recording_provider() -> TracerProvider:
+    EXPORTED.clear()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(EXPORTED))
+    return provider
+
+
+async def test_spans_cover_the_operation_and_each_upstream_call(erp_sqlite: Path, tmp_path: Path) -> None:
+    def install(hub: Hub) -> None:
+        tracer = _recording_provider().get_tracer("crmhub")
+        hub.tracing.tracer = tracer
+        for guard in hub.sources.guards.values():
+            guard.tracer = tracer
+
+    _assert_operation_and_upstream_spans(await _traced_page(erp_sqlite, tmp_path, install))
+
+
+async def test_a_provider_the_embedding_application_installs_later_gets_the_spans(
+    erp_sqlite: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With tracing off in the config the hub uses the global provider. While none is installed its spans
+    are skipped (they would record nothing); once an application installs one, they are recorded."""
+    assert isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider)
+
+    def install(hub: Hub) -> None:
+        # What ``trace.set_tracer_provider`` does, undone after the test (that function works once per process).
+        monkeypatch.setattr(trace, "_TRACER_PROVIDER", _recording_provider())
+
+    _assert_operation_and_upstream_spans(await _traced_page(erp_sqlite, tmp_path, install))
+
+
+def test_no_span_is_started_while_no_provider_records_them() -> None:
+    tracer = trace.get_tracer("crmhub")
+    with current_span(tracer, "probe", attributes={"crmhub.source": "erp"}) as span:
+        assert span is trace.INVALID_SPAN and not span.is_recording()
+        assert trace.get_current_span() is trace.INVALID_SPAN
+    recording = _recording_provider().get_tracer("crmhub")
+    with current_span(recording, "probe") as span:
+        assert span.is_recording() and trace.get_current_span() is span
 
 
 def test_tracing_can_be_switched_on_from_config() -> None:

@@ -16,6 +16,7 @@ from typing import TypeVar
 
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
+from prometheus_client import Counter, Histogram
 from tenacity import (
     AsyncRetrying,
     RetryCallState,
@@ -28,6 +29,7 @@ from tenacity.stop import stop_base
 from adapters.sdk import AdapterError, UpstreamRateLimitedError, UpstreamTimeoutError
 
 from ..metrics import HubMetrics
+from ..tracing import current_span
 from .breaker import STATE_VALUES, BreakerState, CircuitBreaker, Permit
 from .config import SourcePolicy
 from .errors import (
@@ -72,6 +74,8 @@ class SourceGuard:
         self.latency = LatencyWindow(latency_window)
         self.breaker = CircuitBreaker(source, policy.breaker, clock=clock, on_change=self._breaker_moved)
         self._slots = asyncio.Semaphore(policy.max_concurrency)
+        self._request_series: dict[tuple[str, str, str], Counter] = {}
+        self._latency_by_call: dict[tuple[str, str], Histogram] = {}
         self._breaker_moved(source, BreakerState.CLOSED)
 
     def _breaker_moved(self, source: str, state: BreakerState) -> None:
@@ -154,7 +158,8 @@ class SourceGuard:
         started = time.perf_counter()
         error: BaseException | None = None
         called = False
-        with self.tracer.start_as_current_span(
+        with current_span(
+            self.tracer,
             f"upstream {self.source} {operation}",
             kind=SpanKind.CLIENT,
             attributes={"crmhub.source": self.source, "crmhub.entity": entity, "crmhub.operation": operation},
@@ -215,9 +220,26 @@ class SourceGuard:
             span.set_status(Status(StatusCode.ERROR, type(error).__name__))
         if not called:
             return
-        self.metrics.upstream_requests.labels(self.source, entity, operation, outcome).inc()
-        self.metrics.upstream_latency.labels(self.source, entity, operation).observe(seconds)
+        self._series(entity, operation, outcome).inc()
+        self._latency_series(entity, operation).observe(seconds)
         self.latency.record(seconds)
+
+    def _series(self, entity: str, operation: str, outcome: str) -> Counter:
+        # The labelled child, kept: ``labels()`` takes a lock and validates the labels on every call.
+        key = (entity, operation, outcome)
+        series = self._request_series.get(key)
+        if series is None:
+            labels = (self.source, entity, operation, outcome)
+            series = self._request_series[key] = self.metrics.upstream_requests.labels(*labels)
+        return series
+
+    def _latency_series(self, entity: str, operation: str) -> Histogram:
+        key = (entity, operation)
+        series = self._latency_by_call.get(key)
+        if series is None:
+            labels = (self.source, entity, operation)
+            series = self._latency_by_call[key] = self.metrics.upstream_latency.labels(*labels)
+        return series
 
     # -- scans ----------------------------------------------------------------------------------------
 
