@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
+
 import strawberry
-from strawberry.extensions import ParserCache, ValidationCache
+from strawberry.extensions import ParserCache
 from strawberry.tools import merge_types
 
 from hub.config import GraphQLConfig
@@ -16,6 +18,7 @@ from .identity import IdentityMutation
 from .query import Query
 from .resilience import RequestResilience
 from .security import SecurityMutation, SecurityQuery
+from .validation_cache import TextValidationCache, ValidationResults
 from .view import MarkExecuted
 
 RootQuery = merge_types("Query", (Query, CrmQuery, SecurityQuery))
@@ -41,7 +44,7 @@ def build_schema(
             *limits.before_parsing,
             ParserCache,
             *limits.validation,
-            ValidationCache,
+            functools.partial(TextValidationCache, results=ValidationResults()),
             *limits.after_validation,
             MarkExecuted,
             ActivateAccessScope,

@@ -151,21 +151,66 @@ def alias_rule(max_aliases: int) -> type[ValidationRule]:
 # -- page sizes and cost (they depend on the variables, so they run for every request) ------------------
 
 
+def _size_variables(variables: Mapping[str, Any]) -> tuple[tuple[str, int], ...]:
+    """The variables costing can read: page sizes are integers (``_Coster._argument``)."""
+    return tuple(
+        sorted((k, v) for k, v in variables.items() if isinstance(v, int) and not isinstance(v, bool))
+    )
+
+
+class CostOutcomes:
+    """Costing outcomes (``None`` when within the limits, else the ``LimitExceeded``) by document text,
+    operation name and integer variables, all that a cost depends on: the customer 360 is costed once, not
+    on every request. The oldest outcome goes first once ``max_entries`` are kept."""
+
+    def __init__(self, max_entries: int = 256) -> None:
+        self.max_entries = max_entries
+        self._outcomes: dict[tuple[Any, ...], LimitExceeded | None] = {}
+
+    def __len__(self) -> int:
+        return len(self._outcomes)
+
+    def __contains__(self, key: tuple[Any, ...]) -> bool:
+        return key in self._outcomes
+
+    def __getitem__(self, key: tuple[Any, ...]) -> LimitExceeded | None:
+        return self._outcomes[key]
+
+    def store(self, key: tuple[Any, ...], outcome: LimitExceeded | None) -> None:
+        if len(self._outcomes) >= self.max_entries:
+            del self._outcomes[next(iter(self._outcomes))]
+        self._outcomes[key] = outcome
+
+
 class QueryCost(SchemaExtension):
-    def __init__(self, *, limits: LimitsConfig, graphql: GraphQLConfig) -> None:
+    def __init__(self, *, limits: LimitsConfig, graphql: GraphQLConfig, outcomes: CostOutcomes) -> None:
         super().__init__()
         self.limits = limits
         self.graphql = graphql
+        self.outcomes = outcomes
 
     def on_validate(self) -> Iterator[None]:
         context = self.execution_context
         # After the (cached) standard validation: only a valid document is costed.
         if not context.pre_execution_errors and context.graphql_document is not None:
-            try:
-                self._check(context.schema._schema, context.graphql_document, context.variables or {})
-            except LimitExceeded as exc:
-                context.pre_execution_errors = [GraphQLError(str(exc), extensions=exc.extensions)]
+            exceeded = self._outcome(context.graphql_document, context.query, context.variables or {})
+            if exceeded is not None:
+                context.pre_execution_errors = [GraphQLError(str(exceeded), extensions=exceeded.extensions)]
         yield
+
+    def _outcome(self, document: Any, text: str | None, variables: Mapping[str, Any]) -> LimitExceeded | None:
+        operation = self.execution_context.operation_name
+        key = None if text is None else (text, operation, _size_variables(variables))
+        if key is not None and key in self.outcomes:
+            return self.outcomes[key]
+        outcome: LimitExceeded | None = None
+        try:
+            self._check(self.execution_context.schema._schema, document, variables)
+        except LimitExceeded as exc:
+            outcome = exc
+        if key is not None:
+            self.outcomes.store(key, outcome)
+        return outcome
 
     def _check(self, schema: GraphQLSchema, document: Any, variables: Mapping[str, Any]) -> None:
         operations = _operations(document)
@@ -307,5 +352,7 @@ def limit_extensions(limits: LimitsConfig, graphql: GraphQLConfig, *, introspect
     return LimitExtensions(
         before_parsing=[functools.partial(MaxTokensLimiter, max_token_count=limits.max_tokens)],
         validation=[functools.partial(AddValidationRules, rules)],
-        after_validation=[functools.partial(QueryCost, limits=limits, graphql=graphql)],
+        after_validation=[
+            functools.partial(QueryCost, limits=limits, graphql=graphql, outcomes=CostOutcomes())
+        ],
     )

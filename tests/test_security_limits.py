@@ -6,13 +6,18 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+from graphql import parse
 
 from hub.hub import Hub
 from hub.security.config import RateLimitConfig
 from hub.security.ratelimit import RateLimiter
+from schema import build_schema
+from schema.limits import CostOutcomes
+from schema.validation_cache import ValidationResults
 
 from .support.http_server import closed_port
 from .support.hub import GRAPHQL_RESPONSE, api_client, gql
@@ -64,6 +69,51 @@ async def test_cost_counts_list_sizes_and_variables(erp_hub: Hub, client: httpx.
     assert adapter.upstream_calls == calls  # nothing ran
     status, body = await gql(client, COSTLY, {"n": 2})  # the same document with small pages is fine
     assert status == 200 and "errors" not in body, body
+
+
+async def test_costs_are_remembered_per_operation_and_page_size(
+    erp_hub: Hub, client: httpx.AsyncClient
+) -> None:
+    """The cost of a document is worked out once per operation and set of page sizes, then remembered: the
+    same text must still be judged by the operation asked for and by its variables."""
+    two_operations = f"query Cheap {{ customers(first: 1) {{ totalCount }} }} query Costly($n: Int!) {{ one: {PAGE} two: {PAGE} }}"
+
+    async def run(operation: str, variables: dict[str, object]) -> tuple[int, dict[str, Any]]:
+        answer = await client.post(
+            "/graphql",
+            json={"query": two_operations, "operationName": operation, "variables": variables},
+            headers={"accept": GRAPHQL_RESPONSE},
+        )
+        return answer.status_code, answer.json()
+
+    for _ in range(2):  # the second round is answered from what the first one worked out
+        status, body = await run("Cheap", {"n": 100})
+        assert status == 200 and "errors" not in body, body
+        status, body = await run("Costly", {"n": 100})
+        assert status == 400 and body["errors"][0]["extensions"]["code"] == "QUERY_TOO_COSTLY", body
+        status, body = await run("Costly", {"n": 2})
+        assert status == 200 and "errors" not in body, body
+
+
+def test_remembered_costs_and_validations_stay_bounded() -> None:
+    outcomes = CostOutcomes(max_entries=3)
+    for number in range(10):
+        outcomes.store((f"query {number}", None, ()), None)
+    assert len(outcomes) == 3 and ("query 9", None, ()) in outcomes and ("query 0", None, ()) not in outcomes
+    schema = build_schema()._schema
+    results = ValidationResults(max_entries=3)
+    for number in range(10):
+        text = f"{{ customers(first: {number + 1}) {{ totalCount }} }}"
+        assert results.validate(schema, parse(text), text, ()) == []
+    assert len(results) == 3
+
+
+async def test_an_invalid_document_is_refused_every_time(client: httpx.AsyncClient) -> None:
+    for _ in range(3):
+        error = await _rejected(client, "{ customers(first: 1) { noSuchField } }")
+        assert (
+            error["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED" and "noSuchField" in error["message"]
+        )
 
 
 async def test_fragment_bombs_are_costed_in_linear_time(client: httpx.AsyncClient) -> None:
