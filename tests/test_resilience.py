@@ -177,6 +177,19 @@ async def test_a_429_is_retried_after_its_retry_after() -> None:
     assert len(calls) == 2 and time.monotonic() - started >= 0.2
 
 
+async def test_a_call_whose_retry_the_opened_circuit_refuses_reports_what_the_source_answered() -> None:
+    """The breaker opens on the first 429 (threshold 1), so the retry is refused: the call reports the
+    429, not CIRCUIT_OPEN; a call made once the circuit is open reports CIRCUIT_OPEN."""
+    guard = _guard({"retry": FAST_RETRY, "breaker": {"failure_threshold": 1, "failure_rate": None}})
+    attempt, calls = _failing([UpstreamRateLimitedError("429", retry_after=0)])
+    with pytest.raises(UpstreamRateLimitedError):
+        await guard.call("order", "get_many", attempt)
+    assert len(calls) == 1 and guard.breaker.state is BreakerState.OPEN
+    with pytest.raises(CircuitOpenError):
+        await guard.call("order", "get_many", attempt)
+    assert len(calls) == 1
+
+
 async def test_no_retry_starts_that_would_end_past_the_deadline() -> None:
     guard = _guard({"retry": {**FAST_RETRY, "max_retry_after_seconds": 5}})
     attempt, calls = _failing([UpstreamRateLimitedError("429", retry_after=1.0)])

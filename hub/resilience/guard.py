@@ -122,15 +122,29 @@ class SourceGuard:
             reraise=True,
         )
         replayed = [first_failure]
+        last_failure = first_failure
 
         async def next_attempt() -> T:
+            nonlocal last_failure
             # tenacity's first attempt is the one already made: its failure is replayed, not re-sent, so
             # the backoff, Retry-After and deadline rules apply to it exactly as to the later ones.
             if replayed:
                 raise replayed.pop()
-            return await self._attempt(entity, operation, attempt)
+            try:
+                return await self._attempt(entity, operation, attempt)
+            except CircuitOpenError:
+                raise
+            except Exception as exc:
+                last_failure = exc
+                raise
 
-        return await retrying(next_attempt)
+        try:
+            return await retrying(next_attempt)
+        except CircuitOpenError:
+            # The circuit opened while this call was retrying, on its own failures or on those of the
+            # source's other calls. What the source answered says more than which call reached the breaker
+            # first, and does not depend on that order.
+            raise last_failure from None
 
     # -- one attempt ----------------------------------------------------------------------------------
 
