@@ -2,12 +2,34 @@
 
 from __future__ import annotations
 
+import asyncio
 import platform
 import sys
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
+from importlib import metadata
 from pathlib import Path
+from typing import Any, TypeVar
 
 _PROC_STAT = Path("/proc/stat")
+T = TypeVar("T")
+
+
+def run_as_served(coro: Coroutine[Any, Any, T]) -> T:
+    """Run ``coro`` on the event loop ``crmhub serve`` runs on: uvloop where it is installed (uvicorn's
+    ``loop="auto"`` picks it, and ``uvicorn[standard]`` installs it), else asyncio's own."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(coro)
+    return uvloop.run(coro)
+
+
+def served_loop() -> str:
+    """The name and version of the loop ``run_as_served`` uses, for the figures' header."""
+    try:
+        return f"uvloop {metadata.version('uvloop')}"
+    except metadata.PackageNotFoundError:
+        return "asyncio"
 
 
 def machine() -> str:

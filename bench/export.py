@@ -32,7 +32,7 @@ from typing import Any
 
 import orjson
 
-from bench.common import machine, table
+from bench.common import machine, run_as_served, table
 from bench.export_data import ERP_SOURCE, ExportData, prepare_generated, prepare_synthetic
 
 GOAL_RATIO = 0.5
@@ -102,15 +102,6 @@ async def _serve_hub(config: Path) -> None:
     await serving
     sock.close()
     print(json.dumps({"peak_rss_kb": _peak_rss_kb()}), flush=True)
-
-
-def _run_loop(coro: Any) -> None:
-    try:
-        import uvloop  # what `crmhub serve` runs on (uvicorn's loop="auto")
-    except ImportError:
-        asyncio.run(coro)
-    else:
-        uvloop.run(coro)
 
 
 # -- the client process -----------------------------------------------------------------------------
@@ -403,7 +394,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     parser.add_argument("--url", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.role == "hub":
-        _run_loop(_serve_hub(args.config))
+        run_as_served(_serve_hub(args.config))
         return {}
     if args.role == "client":
         print(json.dumps(_stream(args.url)), flush=True)

@@ -17,7 +17,10 @@ Beside the figure, the run measures where the time above the latency goes, on th
   cost nothing would still take (a little less where early answers are completed while later ones are on
   their way).
 
-    python -m bench.fanout [--latency-ms 50] [--requests 150] [--quick]
+The hub runs on the event loop ``crmhub serve`` runs on (uvloop, which uvicorn picks when it is installed);
+``--loop asyncio`` runs it on asyncio's own loop instead.
+
+    python -m bench.fanout [--latency-ms 50] [--requests 150] [--quick] [--loop served|asyncio]
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ from typing import Any, TypeAlias
 import httpx
 
 from adapters.sdk import Adapter
-from bench.common import cpu_ticks, machine, steal_share, table
+from bench.common import cpu_ticks, machine, run_as_served, served_loop, steal_share, table
 from bench.fleet import CUSTOMER_360, silo_fleet
 
 TARGET = 1.15
@@ -261,10 +264,19 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     parser.add_argument(
         "--quick", action="store_true", help=f"{QUICK_REQUESTS} requests: a smoke run, not a measurement"
     )
+    parser.add_argument(
+        "--loop",
+        choices=("served", "asyncio"),
+        default="served",
+        help="the event loop: the one `crmhub serve` runs on (uvloop when installed), or asyncio's own",
+    )
     args = parser.parse_args(argv)
     requests = QUICK_REQUESTS if args.quick else args.requests
-    result = asyncio.run(measure(args.latency_ms, requests))
-    print(f"machine: {machine()}")
+    if args.loop == "asyncio":
+        result, loop = asyncio.run(measure(args.latency_ms, requests)), "asyncio"
+    else:
+        result, loop = run_as_served(measure(args.latency_ms, requests)), served_loop()
+    print(f"machine: {machine()}; event loop: {loop}")
     if "steal_percent" in result:
         print(f"CPU time stolen by the hypervisor while timing: {result['steal_percent']:.1f}%")
     print("sources: erp (SQL adapter + injected delay), accounting, support, marketing (HTTP silos)")

@@ -1,7 +1,8 @@
 """Warm-cache customer 360 throughput: the hub against bare strawberry serving the same JSON from a dict.
 
-Both servers run under uvicorn (one worker each, in this process, one loaded at a time) and are loaded by
-``bench.load`` in a separate process with the same query, in alternating rounds (the best round counts).
+Both servers run under uvicorn (one worker each, in this process, one loaded at a time, on the event loop
+``crmhub serve`` runs on) and are loaded by ``bench.load`` in a separate process with the same query, in
+alternating rounds (the best round counts).
 The hub's cache is warmed first (every silo record of the customers asked for is in memory), so the hub's
 cost is its own: authentication, the identity map lookup in its database, the cache reads and the GraphQL
 execution. The hub is measured as a front end calls it (a bearer JWT from the identity provider) and, on a
@@ -30,7 +31,7 @@ import strawberry
 from strawberry.asgi import GraphQL
 from strawberry.extensions import ParserCache, ValidationCache
 
-from bench.common import machine, table
+from bench.common import machine, run_as_served, served_loop, table
 from bench.fanout import positive
 from bench.fleet import CUSTOMER_360, silo_fleet
 from silos.server import serve_app
@@ -342,8 +343,8 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     )
     args = parser.parse_args(argv)
     seconds, rounds = (QUICK_SECONDS, QUICK_ROUNDS) if args.quick else (args.seconds, args.rounds)
-    result = asyncio.run(measure(seconds, args.connections, rounds))
-    print(f"machine: {machine()}")
+    result = run_as_served(measure(seconds, args.connections, rounds))
+    print(f"machine: {machine()}; event loop (both servers): {served_loop()}")
     print(
         table(
             [

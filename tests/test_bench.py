@@ -3,9 +3,11 @@ one summary table; the runner itself copes with missing and failing benchmarks."
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
+from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
 
@@ -230,6 +232,27 @@ def test_fanout_quick_run_returns_its_figures(capsys: pytest.CaptureFixture[str]
     out = capsys.readouterr().out
     assert "cold p50" in out and f"{figures['p50_ms']:.1f} ms" in out
     assert "bare aiohttp" in out and f"{figures['machine_floor_p50_ms']:.1f} ms" in out
+    assert f"event loop: {common.served_loop()}" in out
+
+
+def test_fanout_runs_on_the_loop_crmhub_serve_runs_on_or_on_asyncios(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """By default the hub runs where ``crmhub serve`` runs it (uvicorn picks uvloop when it is installed);
+    ``--loop asyncio`` measures it on asyncio's own loop."""
+    loops: list[str] = []
+
+    async def which_loop(latency_ms: float, requests: int) -> dict[str, float]:
+        loops.append(type(asyncio.get_running_loop()).__module__.split(".")[0])
+        return defaultdict(lambda: latency_ms)  # any figure the report prints
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(fanout, "measure", which_loop)
+        fanout.main(["--quick"])
+        fanout.main(["--quick", "--loop", "asyncio"])
+    assert "event loop: asyncio" in capsys.readouterr().out
+    served = "uvloop" if common.served_loop().startswith("uvloop") else "asyncio"
+    assert loops == [served, "asyncio"]
 
 
 def test_quick_run_prints_the_summary_table() -> None:
