@@ -575,3 +575,22 @@ async def test_compressed_answers_are_decoded() -> None:
     assert answer.headers["content-encoding"] == "gzip", "the upstream must have compressed the answer"
     assert answer.body["items"] == rows
     assert "gzip" in answer.body["echo"]
+
+
+async def test_the_transport_sends_headers_as_given_and_returns_read_closed_responses() -> None:
+    """Repeated headers arrive as repeats, and a response leaves the transport as httpx's ``read()`` leaves
+    one: its body there, its stream closed."""
+
+    async def echo(request: Request) -> JSONResponse:
+        return JSONResponse({"tags": request.headers.getlist("x-tag"), "accept": request.headers["accept"]})
+
+    async with serve_app(Starlette(routes=[Route("/echo", echo)])) as url:
+        transport = UpstreamTransport()
+        request = httpx.Request(
+            "GET", f"{url}/echo", headers=[("Accept", "application/json"), ("X-Tag", "a"), ("X-Tag", "b")]
+        )
+        response = await transport.handle_async_request(request)
+        await transport.aclose()
+    assert response.is_closed and response.status_code == 200
+    assert response.json() == {"tags": ["a", "b"], "accept": "application/json"}
+    assert response.request is request

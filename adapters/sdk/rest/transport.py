@@ -83,9 +83,7 @@ class UpstreamTransport(AiohttpTransport):
         except httpx.RequestNotRead:
             data = request.stream  # type: ignore[assignment]
             request.headers.pop("transfer-encoding", None)  # aiohttp writes the chunking itself
-        headers = CIMultiDict(
-            (name.decode("latin-1"), value.decode("latin-1")) for name, value in request.headers.raw
-        )
+        headers = CIMultiDict(request.headers.multi_items())  # decoded as httpx decodes them, repeats kept
         async with session.request(
             request.method,
             URL(str(request.url), encoded=True),  # httpx has normalized and encoded it
@@ -111,7 +109,8 @@ class UpstreamTransport(AiohttpTransport):
         if "content-encoding" in response.headers:
             response.read()  # httpx's decoders (gzip, deflate, br, zstd)
         else:
-            # What ``read()`` would store, without running the bytes through httpx's identity decoder and
-            # chunker (a fifth of what building the response costs).
+            # What ``read()`` would leave, without running the bytes through httpx's identity decoder and
+            # chunker (a fifth of what building the response costs): the body, and the stream closed.
             response._content = body
+            response.close()
         return response
