@@ -37,6 +37,10 @@ class Hub:
         metrics = HubMetrics()
         tracing = build_tracing(settings.tracing)
         sources = Sources.from_settings(settings, metrics, registry, tracer=tracing.tracer)
+        cache = settings.cache
+        in_redis = cache.enabled and cache.backend == "redis" and cache.redis_url
+        if settings.resilience.share_breakers and in_redis and cache.redis_url:
+            sources.share_breakers(cache.redis_url, cache.key_prefix)
         db = Database(settings.database_url, inline_read_budget_ms=settings.database_inline_read_budget_ms)
         try:
             await db.migrate()

@@ -36,6 +36,7 @@ from .resilience.breaker import BreakerState
 from .resilience.config import ResilienceConfig
 from .resilience.guard import SourceGuard
 from .resilience.latency import LatencySummary
+from .resilience.shared import SharedBreakers
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +78,7 @@ class Sources:
             for name in adapters
         }
         self.reads = UpstreamReads(adapters, self.guards, metrics, cache)
+        self.shared_breakers: SharedBreakers | None = None
 
     @property
     def cache(self) -> RecordCache | None:
@@ -216,7 +218,17 @@ class Sources:
 
         return list(await asyncio.gather(*(one(n, a) for n, a in self._adapters.items())))
 
+    def share_breakers(self, redis_url: str, prefix: str) -> SharedBreakers:
+        """Share the breakers' decisions with the other hub processes on ``redis_url`` and ``prefix``."""
+        if self.shared_breakers is None:
+            breakers = {name: guard.breaker for name, guard in self.guards.items()}
+            self.shared_breakers = SharedBreakers(redis_url, prefix, breakers)
+            self.shared_breakers.start()
+        return self.shared_breakers
+
     async def aclose(self) -> None:
+        if self.shared_breakers is not None:
+            await self.shared_breakers.aclose()
         await self.reads.aclose()
         await asyncio.gather(
             *(adapter.aclose() for adapter in self._adapters.values()), return_exceptions=True

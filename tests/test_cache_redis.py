@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import secrets
 import subprocess
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from adapters.sdk import CustomerRecord, Entity
-from cache import CacheConfig, CacheUnavailableError, Op, RecordCache, RedisBackend
+from cache import CacheConfig, CacheUnavailableError, Op, RecordCache
 from hub.config import load_settings
 from hub.hub import Hub
 from hub.identity import seed_identity_map
@@ -25,7 +23,6 @@ from hub.store.models import HubCustomer
 
 from .support.cache_reader import QUERY
 from .support.hub import api_client, erp_source, gql, write_config
-from .support.servers import redis_url
 
 pytestmark = pytest.mark.redis
 REPO = Path(__file__).resolve().parents[1]
@@ -39,32 +36,8 @@ class Clock:
         return self.now
 
 
-async def _reachable(url: str) -> None:
-    backend = RedisBackend(url, operation_timeout=2)
-    try:
-        await backend.client.ping()
-    except Exception as exc:
-        pytest.skip(f"Redis at {url} is not reachable: {type(exc).__name__}")
-    finally:
-        await backend.aclose()
-
-
-@pytest.fixture
-async def prefix() -> AsyncIterator[tuple[str, str]]:
-    url = redis_url()
-    await _reachable(url)
-    name = f"crmhub-test-{secrets.token_hex(4)}"
-    yield url, name
-    backend = RedisBackend(url, operation_timeout=2)
-    try:
-        await backend.delete_prefix(f"{name}:")
-        assert [k async for k in backend.client.scan_iter(match=f"{name}:*")] == []
-    finally:
-        await backend.aclose()
-
-
-async def test_entries_live_in_redis(prefix: tuple[str, str]) -> None:
-    url, name = prefix
+async def test_entries_live_in_redis(redis_prefix: tuple[str, str]) -> None:
+    url, name = redis_prefix
     config = CacheConfig(enabled=True, backend="redis", redis_url=url, key_prefix=name, stale_seconds=30)
     clock = Clock()
     cache = RecordCache(config, clock=clock)
@@ -118,9 +91,9 @@ def _read_in_another_process(config: Path, customer_id: str) -> dict[str, Any]:
 
 
 async def test_two_hub_processes_share_the_cache(
-    prefix: tuple[str, str], erp_sqlite: Path, tmp_path: Path
+    redis_prefix: tuple[str, str], erp_sqlite: Path, tmp_path: Path
 ) -> None:
-    url, name = prefix
+    url, name = redis_prefix
     config = write_config(
         tmp_path,
         database_url=f"sqlite+aiosqlite:///{tmp_path / 'hub.sqlite'}",

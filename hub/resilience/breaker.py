@@ -59,6 +59,9 @@ class CircuitBreaker:
         # Outcomes of calls that started before the last transition belong to an old era: ignored.
         self._generation = 0
         self.opened_reason: str | None = None
+        #: Told of the transitions this breaker's own calls decide (opening on failures, closing on a
+        #: successful probe), not of those it adopts from elsewhere or makes as time passes.
+        self.on_decided: Callable[[CircuitBreaker, BreakerState], None] | None = None
 
     @property
     def state(self) -> BreakerState:
@@ -111,6 +114,7 @@ class CircuitBreaker:
             return
         if permit.probe:
             self._move(BreakerState.CLOSED)
+            self._decided(BreakerState.CLOSED)
             return
         self._consecutive = 0
         self._recent.append(False)
@@ -119,21 +123,41 @@ class CircuitBreaker:
         if permit.generation != self._generation:
             return
         if permit.probe:
-            self.opened_reason = "the probe call failed"
-            self._move(BreakerState.OPEN)
+            self._open("the probe call failed")
             return
         self._consecutive += 1
         self._recent.append(True)
         settings = self.settings
         if self._consecutive >= settings.failure_threshold:
-            self.opened_reason = f"{self._consecutive} consecutive failures"
-            self._move(BreakerState.OPEN)
+            self._open(f"{self._consecutive} consecutive failures")
             return
         if settings.failure_rate is not None and len(self._recent) >= settings.min_calls:
             rate = sum(self._recent) / len(self._recent)
             if rate >= settings.failure_rate:
-                self.opened_reason = f"{rate:.0%} of the last {len(self._recent)} calls failed"
-                self._move(BreakerState.OPEN)
+                self._open(f"{rate:.0%} of the last {len(self._recent)} calls failed")
+
+    def _open(self, reason: str) -> None:
+        self.opened_reason = reason
+        self._move(BreakerState.OPEN)
+        self._decided(BreakerState.OPEN)
+
+    def _decided(self, state: BreakerState) -> None:
+        if self.on_decided is not None:
+            self.on_decided(self, state)
+
+    def adopt_open(self, reason: str, retry_in: float) -> None:
+        """Open for ``retry_in`` more seconds (at most a cool-down) because the breaker of another hub
+        process opened; an open breaker that would stay open longer is left as it is."""
+        retry_in = min(retry_in, self.settings.cooldown_seconds)
+        if retry_in <= 0 or (self.state is BreakerState.OPEN and self.retry_in() >= retry_in):
+            return
+        self.opened_reason = reason
+        self._move(BreakerState.OPEN)
+        self._opened_at = self._clock() - (self.settings.cooldown_seconds - retry_in)
+
+    def adopt_closed(self) -> None:
+        """Close because another hub process's probe found the source answering again."""
+        self._move(BreakerState.CLOSED)
 
     def released(self, permit: Permit) -> None:
         """The call ended in a way that says nothing about the source (cancelled, deadline, bad record)."""

@@ -73,6 +73,9 @@ class ResilienceConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     request_deadline_seconds: float = Field(default=10.0, gt=0)
+    #: With the cache in Redis, a breaker that opens (or closes after its probe) in one hub process does so
+    #: in the others sharing that Redis and key prefix (``hub/resilience/shared.py``).
+    share_breakers: bool = True
     #: How many recent calls per source the ``sources`` query's p50/p95 latency is computed over.
     latency_window: int = Field(default=200, ge=10, le=100_000)
     defaults: SourcePolicy = Field(default_factory=SourcePolicy)
