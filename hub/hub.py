@@ -38,8 +38,12 @@ class Hub:
         tracing = build_tracing(settings.tracing)
         sources = Sources.from_settings(settings, metrics, registry, tracer=tracing.tracer)
         cache = settings.cache
-        in_redis = cache.enabled and cache.backend == "redis" and cache.redis_url
-        if settings.resilience.share_breakers and in_redis and cache.redis_url:
+        if (
+            settings.resilience.share_breakers
+            and cache.enabled
+            and cache.backend == "redis"
+            and cache.redis_url
+        ):
             sources.share_breakers(cache.redis_url, cache.key_prefix)
         db = Database(settings.database_url, inline_read_budget_ms=settings.database_inline_read_budget_ms)
         try:

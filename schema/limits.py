@@ -45,6 +45,8 @@ from hub.config import GraphQLConfig
 from hub.crm.services.activities import MAX_QUEUE
 from hub.security.config import LimitsConfig
 
+from .validation_cache import FirstInFirstOut
+
 #: Fields whose ``first`` has its own maximum instead of ``graphql.max_page_size``.
 PAGE_LIMITS: dict[tuple[str, str], int] = {("Query", "callQueue"): MAX_QUEUE}
 
@@ -158,28 +160,10 @@ def _size_variables(variables: Mapping[str, Any]) -> tuple[tuple[str, int], ...]
     )
 
 
-class CostOutcomes:
+class CostOutcomes(FirstInFirstOut[tuple[Any, ...], LimitExceeded | None]):
     """Costing outcomes (``None`` when within the limits, else the ``LimitExceeded``) by document text,
     operation name and integer variables, all that a cost depends on: the customer 360 is costed once, not
-    on every request. The oldest outcome goes first once ``max_entries`` are kept."""
-
-    def __init__(self, max_entries: int = 256) -> None:
-        self.max_entries = max_entries
-        self._outcomes: dict[tuple[Any, ...], LimitExceeded | None] = {}
-
-    def __len__(self) -> int:
-        return len(self._outcomes)
-
-    def __contains__(self, key: tuple[Any, ...]) -> bool:
-        return key in self._outcomes
-
-    def __getitem__(self, key: tuple[Any, ...]) -> LimitExceeded | None:
-        return self._outcomes[key]
-
-    def store(self, key: tuple[Any, ...], outcome: LimitExceeded | None) -> None:
-        if len(self._outcomes) >= self.max_entries:
-            del self._outcomes[next(iter(self._outcomes))]
-        self._outcomes[key] = outcome
+    on every request."""
 
 
 class QueryCost(SchemaExtension):

@@ -8,24 +8,41 @@ text is the key here; a document without its text is validated every time.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Hashable, Iterator
+from typing import Any, Generic, TypeVar
 
 from graphql import DocumentNode, GraphQLError, GraphQLSchema
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import validate_document
 
-#: Distinct (text, rules) results kept per schema; the oldest goes first, so a flood of one-off documents
-#: cannot grow it.
+#: Distinct documents whose outcome is kept per schema; the oldest goes first, so a flood of one-off
+#: documents cannot grow it.
 MAX_ENTRIES = 256
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+class FirstInFirstOut(dict[K, V], Generic[K, V]):
+    """A dict of at most ``max_entries``: storing one more drops the oldest."""
+
+    def __init__(self, max_entries: int = MAX_ENTRIES) -> None:
+        super().__init__()
+        self.max_entries = max_entries
+
+    def store(self, key: K, value: V) -> None:
+        if key not in self and len(self) >= self.max_entries:
+            del self[next(iter(self))]
+        self[key] = value
 
 
 class ValidationResults:
     """One schema's validation results, by document text and validation rules."""
 
     def __init__(self, max_entries: int = MAX_ENTRIES) -> None:
-        self.max_entries = max_entries
-        self._errors: dict[tuple[str, tuple[Any, ...]], list[GraphQLError]] = {}
+        self._errors: FirstInFirstOut[tuple[str, tuple[Any, ...]], list[GraphQLError]] = FirstInFirstOut(
+            max_entries
+        )
 
     def __len__(self) -> int:
         return len(self._errors)
@@ -39,9 +56,7 @@ class ValidationResults:
         errors = self._errors.get(key)
         if errors is None:
             errors = validate_document(schema, document, rules)
-            if len(self._errors) >= self.max_entries:
-                del self._errors[next(iter(self._errors))]
-            self._errors[key] = errors
+            self._errors.store(key, errors)
         return errors
 
 

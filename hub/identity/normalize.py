@@ -67,10 +67,10 @@ def search_text(parts: Iterable[str | None]) -> str:
     for part in parts:
         if not part:
             continue
-        spellings.append(" ".join(fold(part).split()))
+        spellings.append(search_term(part))
         spelled_out = part.translate(_UMLAUT_SPELLING)
         if spelled_out != part:
-            spellings.append(" ".join(fold(spelled_out).split()))
+            spellings.append(search_term(spelled_out))
     return " ".join(dict.fromkeys(text for text in spellings if text))[:SEARCH_TEXT_LENGTH]
 
 

@@ -48,6 +48,18 @@ T = TypeVar("T")
 MIN_ATTEMPT_SECONDS = 0.005
 
 
+Metric = TypeVar("Metric", Counter, Histogram)
+
+
+def _labelled(kept: dict[tuple[str, ...], Metric], metric: Metric, *labels: str) -> Metric:
+    """``metric.labels(*labels)``, kept in ``kept``: ``labels()`` takes a lock and validates the labels on
+    every call, twice per upstream call."""
+    series = kept.get(labels)
+    if series is None:
+        series = kept[labels] = metric.labels(*labels)
+    return series
+
+
 class _OutOfTime(stop_base):
     """Stop when the wait before the next attempt would leave it no time before the request deadline."""
 
@@ -74,8 +86,8 @@ class SourceGuard:
         self.latency = LatencyWindow(latency_window)
         self.breaker = CircuitBreaker(source, policy.breaker, clock=clock, on_change=self._breaker_moved)
         self._slots = asyncio.Semaphore(policy.max_concurrency)
-        self._request_series: dict[tuple[str, str, str], Counter] = {}
-        self._latency_by_call: dict[tuple[str, str], Histogram] = {}
+        self._request_series: dict[tuple[str, ...], Counter] = {}
+        self._latency_series: dict[tuple[str, ...], Histogram] = {}
         self._breaker_moved(source, BreakerState.CLOSED)
 
     def _breaker_moved(self, source: str, state: BreakerState) -> None:
@@ -234,26 +246,10 @@ class SourceGuard:
             span.set_status(Status(StatusCode.ERROR, type(error).__name__))
         if not called:
             return
-        self._series(entity, operation, outcome).inc()
-        self._latency_series(entity, operation).observe(seconds)
+        requests, latency = self.metrics.upstream_requests, self.metrics.upstream_latency
+        _labelled(self._request_series, requests, self.source, entity, operation, outcome).inc()
+        _labelled(self._latency_series, latency, self.source, entity, operation).observe(seconds)
         self.latency.record(seconds)
-
-    def _series(self, entity: str, operation: str, outcome: str) -> Counter:
-        # The labelled child, kept: ``labels()`` takes a lock and validates the labels on every call.
-        key = (entity, operation, outcome)
-        series = self._request_series.get(key)
-        if series is None:
-            labels = (self.source, entity, operation, outcome)
-            series = self._request_series[key] = self.metrics.upstream_requests.labels(*labels)
-        return series
-
-    def _latency_series(self, entity: str, operation: str) -> Histogram:
-        key = (entity, operation)
-        series = self._latency_by_call.get(key)
-        if series is None:
-            labels = (self.source, entity, operation)
-            series = self._latency_by_call[key] = self.metrics.upstream_latency.labels(*labels)
-        return series
 
     # -- scans ----------------------------------------------------------------------------------------
 

@@ -5,7 +5,7 @@ Conversion lives in ``conversion``, CSV import in ``lead_import``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
@@ -91,13 +91,18 @@ def _derived(values: dict[str, Any]) -> dict[str, Any]:
 SEARCHED_FIELDS = ("name", "company", "email")
 
 
+def _getter(lead: Lead | Mapping[str, Any]) -> Callable[[str], Any]:
+    """Field values of a lead, or of the values a lead is about to be written with."""
+    return lead.get if isinstance(lead, Mapping) else lambda name: getattr(lead, name, None)
+
+
 def lead_search_text(lead: Lead | Mapping[str, Any]) -> str:
-    get = lead.get if isinstance(lead, Mapping) else lambda name: getattr(lead, name, None)
+    get = _getter(lead)
     return search_text(get(name) for name in SEARCHED_FIELDS)
 
 
 def _check_money_currency(lead: Lead | Mapping[str, Any]) -> None:
-    get = lead.get if isinstance(lead, Mapping) else lambda name: getattr(lead, name, None)
+    get = _getter(lead)
     has_money = get("expected_revenue_minor") is not None or get("annual_revenue_minor") is not None
     if has_money and get("currency") is None:
         raise ValidationError("currency is required with expected or annual revenue", field="currency")
